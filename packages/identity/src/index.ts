@@ -1,0 +1,2 @@
+// Filled by its issue; this package has no behaviour yet.
+export {};

@@ -1,0 +1,3 @@
+import { createVitestConfig } from '@app/vitest-config';
+
+export default createVitestConfig({ database: true });

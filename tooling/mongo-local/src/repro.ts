@@ -1,0 +1,119 @@
+/**
+ * Driver-level reproductions of the FerretDB v1 behaviours that shape the design
+ * (docs/ferretdb.md). Runs against MONGODB_URI, or a fresh local server.
+ *
+ *   pnpm --filter @app/mongo-local repro [--ttl-wait]
+ */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { MongoClient, MongoServerError, type Db } from 'mongodb';
+import { findRepositoryRoot, startLocalMongo, type LocalMongoServer } from './index.js';
+
+const concurrency = 20;
+const rounds = 20;
+
+async function compareAndSetRace(database: Db): Promise<void> {
+  const collection = database.collection<{ _id: number; owner: number | null }>('cas_race');
+  let roundsWithSeveralWinners = 0;
+  let maximumWinners = 0;
+  for (let round = 0; round < rounds; round += 1) {
+    await collection.deleteMany({});
+    await collection.insertOne({ _id: 1, owner: null });
+    const results = await Promise.all(
+      Array.from({ length: concurrency }, (_, contender) =>
+        collection.findOneAndUpdate({ _id: 1, owner: null }, { $set: { owner: contender } }),
+      ),
+    );
+    const winners = results.filter((result) => result !== null).length;
+    maximumWinners = Math.max(maximumWinners, winners);
+    if (winners > 1) roundsWithSeveralWinners += 1;
+  }
+  console.log(
+    `findOneAndUpdate compare-and-set, ${concurrency} concurrent callers x ${rounds} rounds: ` +
+      `rounds with more than one winner = ${roundsWithSeveralWinners}, most winners in a round = ${maximumWinners}`,
+  );
+}
+
+async function uniqueIndexRace(database: Db): Promise<void> {
+  const collection = database.collection<{ key: string }>('unique_race');
+  await collection.createIndex({ key: 1 }, { unique: true });
+  let roundsNotExactlyOne = 0;
+  for (let round = 0; round < rounds; round += 1) {
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: concurrency }, () => collection.insertOne({ key: `round-${round}` })),
+    );
+    const inserted = outcomes.filter((outcome) => outcome.status === 'fulfilled').length;
+    const duplicateErrors = outcomes.filter(
+      (outcome) =>
+        outcome.status === 'rejected' &&
+        outcome.reason instanceof MongoServerError &&
+        outcome.reason.code === 11000,
+    ).length;
+    if (inserted !== 1 || duplicateErrors !== concurrency - 1) roundsNotExactlyOne += 1;
+  }
+  console.log(
+    `unique index, ${concurrency} concurrent inserts of one key x ${rounds} rounds: ` +
+      `rounds where not exactly one insert won (others E11000) = ${roundsNotExactlyOne}`,
+  );
+}
+
+async function upsertRaceWithoutUniqueIndex(database: Db): Promise<void> {
+  const collection = database.collection<{ name: string; value: number }>('upsert_race');
+  let roundsWithDuplicates = 0;
+  for (let round = 0; round < rounds; round += 1) {
+    const name = `job-${round}`;
+    await Promise.all(
+      Array.from({ length: concurrency }, (_, contender) =>
+        collection.updateOne({ name }, { $set: { value: contender } }, { upsert: true }),
+      ),
+    );
+    if ((await collection.countDocuments({ name })) > 1) roundsWithDuplicates += 1;
+  }
+  console.log(
+    `upsert without unique index, ${concurrency} concurrent upserts x ${rounds} rounds: ` +
+      `rounds that created more than one document = ${roundsWithDuplicates}`,
+  );
+}
+
+async function ttlIndex(database: Db, waitForMonitor: boolean): Promise<void> {
+  const collection = database.collection<{ createdAt: Date }>('ttl_probe');
+  await collection.createIndex({ createdAt: 1 }, { expireAfterSeconds: 1 });
+  await collection.insertOne({ createdAt: new Date(Date.now() - 3_600_000) });
+  const waitMs = waitForMonitor ? 70_000 : 2_000;
+  await new Promise((resolveWait) => setTimeout(resolveWait, waitMs));
+  const remaining = await collection.countDocuments({});
+  console.log(
+    `TTL index (expireAfterSeconds: 1), document an hour old, after ${waitMs / 1000} s: ` +
+      `documents remaining = ${remaining} (MongoDB's TTL monitor runs every 60 s; use --ttl-wait)`,
+  );
+}
+
+async function main(): Promise<void> {
+  let server: LocalMongoServer | null = null;
+  let uri = process.env.MONGODB_URI;
+  const dataDirectory = join(findRepositoryRoot(), '.data', `repro-${process.pid}`);
+  if (!uri) {
+    server = await startLocalMongo({ dataDirectory, reuseRunning: false });
+    uri = server.uri;
+  }
+  const client = new MongoClient(uri);
+  try {
+    await client.connect();
+    const database = client.db(`repro_${process.pid}`);
+    const build = await database.admin().command({ buildInfo: 1 });
+    console.log(`server: ${String(build.version)} ${build.ferretdb ? '(FerretDB)' : ''}`);
+    await compareAndSetRace(database);
+    await uniqueIndexRace(database);
+    await upsertRaceWithoutUniqueIndex(database);
+    await ttlIndex(database, process.argv.includes('--ttl-wait'));
+    await database.dropDatabase();
+  } finally {
+    await client.close();
+    if (server) {
+      await server.stop();
+      rmSync(dataDirectory, { recursive: true, force: true });
+    }
+  }
+}
+
+await main();

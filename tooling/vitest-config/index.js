@@ -1,0 +1,31 @@
+// Shared vitest preset. `database: true` starts one local MongoDB-wire server per
+// test run (or uses MONGODB_URI) and gives every test file its own database name.
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+/**
+ * @param {{ database?: boolean, coverage?: { include?: string[], exclude?: string[], lines?: number, branches?: number }, testTimeoutMs?: number, include?: string[] }} options
+ */
+export function createVitestConfig(options = {}) {
+  const { database = false, coverage, testTimeoutMs = 20_000, include } = options;
+  const resolveModule = (specifier) => fileURLToPath(import.meta.resolve(specifier));
+  return defineConfig({
+    test: {
+      include: include ?? ['src/**/*.test.ts', 'test/**/*.test.ts'],
+      testTimeout: testTimeoutMs,
+      hookTimeout: 60_000,
+      globalSetup: database ? [resolveModule('@app/mongo-local/vitest-global-setup')] : [],
+      setupFiles: database ? [resolveModule('@app/mongo-local/vitest-setup-file')] : [],
+      coverage: coverage
+        ? {
+            enabled: true,
+            provider: 'v8',
+            include: coverage.include ?? ['src/**/*.ts'],
+            exclude: [...(coverage.exclude ?? []), 'src/**/*.test.ts'],
+            reporter: ['text-summary', 'text', 'json-summary'],
+            thresholds: { lines: coverage.lines ?? 90, branches: coverage.branches ?? 90 },
+          }
+        : { enabled: false },
+    },
+  });
+}
