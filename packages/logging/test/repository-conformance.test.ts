@@ -1,0 +1,47 @@
+import { testDatabaseName, testMongoUri } from '@app/mongo-local/testing';
+import {
+  describeJobRunLedgerConformance,
+  describeRecurringJobRepositoryConformance,
+} from '@app/shared-jobs/testing';
+import mongoose, { type Connection } from 'mongoose';
+import { MongooseJobRunLedger, MongooseRecurringJobRepository } from '../src/index.js';
+
+/** Each instance opens its own connection to this file's database, so races are real. */
+function harnessOf<TInstance extends { ensureIndexes(): Promise<void> }>(
+  collectionName: string,
+  create: (connection: Connection) => TInstance,
+) {
+  return () => {
+    const connections: Connection[] = [];
+    return Promise.resolve({
+      async createInstance(): Promise<TInstance> {
+        const connection = await mongoose
+          .createConnection(testMongoUri(), { dbName: testDatabaseName() })
+          .asPromise();
+        connections.push(connection);
+        const instance = create(connection);
+        await instance.ensureIndexes();
+        return instance;
+      },
+      async teardown(): Promise<void> {
+        const [first] = connections;
+        if (first !== undefined) await first.dropCollection(collectionName).catch(ignoreMissing);
+        await Promise.all(connections.map((connection) => connection.close()));
+      },
+    });
+  };
+}
+
+function ignoreMissing(error: unknown): void {
+  if ((error as { codeName?: string }).codeName !== 'NamespaceNotFound') throw error;
+}
+
+describeRecurringJobRepositoryConformance(
+  'MongooseRecurringJobRepository',
+  harnessOf('recurring_job_executions', (connection) => new MongooseRecurringJobRepository(connection)),
+);
+
+describeJobRunLedgerConformance(
+  'MongooseJobRunLedger',
+  harnessOf('job_runs', (connection) => new MongooseJobRunLedger(connection)),
+);
