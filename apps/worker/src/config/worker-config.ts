@@ -1,0 +1,98 @@
+/**
+ * The worker's ONE configuration schema: its own settings plus the settings schemas of
+ * the domain packages, each under an environment prefix (see env-mapping.ts).
+ */
+import {
+  adminSeederSettingsSchema,
+  ipAnonymizationSettingsSchema,
+  refreshTokenCleanupSettingsSchema,
+} from '@app/identity';
+import { z } from 'zod';
+import type { SettingsSection } from './env-mapping.js';
+import { buildConfigurationSchema, loadConfiguration, type Environment } from './load.js';
+
+/** Configuration keys of the recurring jobs, in display order. */
+export const jobSectionKeys = ['refreshTokenCleanup', 'ipAnonymization'] as const;
+export type JobSectionKey = (typeof jobSectionKeys)[number];
+
+function intervalOverride(jobKey: JobSectionKey): SettingsSection['extraKeys'] {
+  return [
+    {
+      suffix: 'INTERVAL_MS',
+      path: `intervalOverridesMs.${jobKey}`,
+      kind: 'number',
+      description:
+        'Overrides the job interval in milliseconds (demos, tests); the package setting is used when unset.',
+    },
+  ];
+}
+
+export const settingsSections: readonly SettingsSection[] = [
+  {
+    path: 'jobs.refreshTokenCleanup',
+    environmentPrefix: 'JOBS_REFRESH_TOKEN_CLEANUP_',
+    schema: refreshTokenCleanupSettingsSchema,
+    description: 'RefreshTokenCleanupJob (@app/identity): deletes long-expired refresh tokens.',
+    extraKeys: intervalOverride('refreshTokenCleanup'),
+  },
+  {
+    path: 'jobs.ipAnonymization',
+    environmentPrefix: 'JOBS_IP_ANONYMIZATION_',
+    schema: ipAnonymizationSettingsSchema,
+    description: 'IpAnonymizationJob (@app/identity): clears old last-login IPs.',
+    extraKeys: intervalOverride('ipAnonymization'),
+  },
+  {
+    path: 'adminSeeder',
+    environmentPrefix: 'ADMIN_',
+    schema: adminSeederSettingsSchema,
+    description: 'Admin seeder (@app/identity), run once at start-up.',
+  },
+];
+
+const intervalOverridesSchema = z
+  .object(
+    Object.fromEntries(
+      jobSectionKeys.map((jobKey) => [
+        jobKey,
+        z.int({ error: 'must be an integer (milliseconds)' }).min(100, { error: 'must be >= 100' }).optional(),
+      ]),
+    ) as Record<JobSectionKey, z.ZodOptional<z.ZodInt>>,
+  )
+  .prefault({});
+
+export const workerConfigurationSchema = buildConfigurationSchema(settingsSections).extend({
+  intervalOverridesMs: intervalOverridesSchema,
+});
+
+/** The shape of the parsed configuration (package sections typed by their own schemas). */
+export interface WorkerConfiguration extends z.output<typeof workerConfigurationSchema> {
+  readonly mongodb: { uri?: string | undefined; database: string; embeddedDataDirectory?: string | undefined };
+  readonly backgroundJobsEnabled: boolean;
+  readonly http: { host: string; port: number };
+  readonly telemetry: { otlpEndpoint?: string | undefined; serviceName: string; metricExportIntervalMs: number };
+  readonly shutdownDeadlineMs: number;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+  readonly logFormat: 'auto' | 'json' | 'pretty';
+  readonly jobs: {
+    readonly refreshTokenCleanup: z.output<typeof refreshTokenCleanupSettingsSchema>;
+    readonly ipAnonymization: z.output<typeof ipAnonymizationSettingsSchema>;
+  };
+  readonly adminSeeder: z.output<typeof adminSeederSettingsSchema>;
+  readonly intervalOverridesMs: Partial<Record<JobSectionKey, number>>;
+}
+
+export interface LoadWorkerConfigurationOptions {
+  readonly environment?: Environment;
+  readonly configFile?: string | undefined;
+}
+
+/** Loads and validates; throws ConfigurationError listing every bad key. */
+export function loadWorkerConfiguration(options: LoadWorkerConfigurationOptions = {}): WorkerConfiguration {
+  return loadConfiguration({
+    environment: options.environment ?? process.env,
+    configFile: options.configFile,
+    sections: settingsSections,
+    schema: workerConfigurationSchema,
+  }) as WorkerConfiguration;
+}
