@@ -71,7 +71,7 @@ export function deepMerge(
 /** The single schema: the worker's settings plus every section schema at its path. */
 export function buildConfigurationSchema(sections: readonly SettingsSection[]): z.ZodObject {
   const nested: Record<string, unknown> = {};
-  for (const section of sections) setAtPath(nested, section.path, section.schema);
+  for (const section of sections) setAtPath(nested, section.path, section.schema.prefault({}));
   const toSchema = (node: Record<string, unknown>): z.ZodObject =>
     z.object(
       Object.fromEntries(
@@ -137,7 +137,8 @@ export function loadConfiguration<TSchema extends z.ZodObject>(
     for (const issue of result.error.issues) {
       const path = issue.path.map(String).join('.');
       const key = fromEnvironment.sourceByPath.get(path) ?? names.get(path) ?? path;
-      problems.push({ key, path: path === '' ? '(root)' : path, message: describeIssue(issue) });
+      const missing = valueAtPath(merged, issue.path) === undefined;
+      problems.push({ key, path: path === '' ? '(root)' : path, message: describeIssue(issue, missing) });
     }
   }
   if (problems.length > 0) throw new ConfigurationError(problems);
@@ -146,8 +147,17 @@ export function loadConfiguration<TSchema extends z.ZodObject>(
 }
 
 /** The issue's reason, never the offending value (it may be a secret). */
-function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'invalid_type' && issue.input === undefined) return 'required';
+function describeIssue(issue: z.core.$ZodIssue, missing: boolean): string {
+  if (issue.code === 'invalid_type' && missing) return 'required';
   if (issue.code === 'unrecognized_keys') return `unknown key(s) ${issue.keys.join(', ')}`;
   return issue.message;
+}
+
+function valueAtPath(root: unknown, path: readonly PropertyKey[]): unknown {
+  let current: unknown = root;
+  for (const segment of path) {
+    if (typeof current !== 'object' || current === null) return undefined;
+    current = (current as Record<PropertyKey, unknown>)[segment];
+  }
+  return current;
 }

@@ -1,0 +1,274 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import {
+  coerceEnvironmentValue,
+  readEnvironment,
+  toEnvironmentSuffix,
+  valueKindOf,
+  type SettingsSection,
+} from '../src/config/env-mapping.js';
+import { ConfigurationError, deepMerge, loadConfiguration, buildConfigurationSchema } from '../src/config/load.js';
+import { redactConfiguration } from '../src/config/redact.js';
+import { loadWorkerConfiguration } from '../src/config/worker-config.js';
+
+function captureConfigurationError(action: () => unknown): ConfigurationError {
+  try {
+    action();
+  } catch (error) {
+    if (error instanceof ConfigurationError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigurationError');
+}
+
+const temporaryDirectory = mkdtempSync(join(tmpdir(), 'worker-config-'));
+
+describe('environment mapping', () => {
+  it('turns camelCase fields into SCREAMING_SNAKE suffixes', () => {
+    expect(toEnvironmentSuffix('intervalHours')).toBe('INTERVAL_HOURS');
+    expect(toEnvironmentSuffix('requireTls')).toBe('REQUIRE_TLS');
+    expect(toEnvironmentSuffix('enabled')).toBe('ENABLED');
+    expect(toEnvironmentSuffix('smtpURLValue')).toBe('SMTP_URL_VALUE');
+  });
+
+  it('finds the value kind through wrappers', () => {
+    expect(valueKindOf(z.number().int().default(3))).toBe('number');
+    expect(valueKindOf(z.boolean().optional())).toBe('boolean');
+    expect(valueKindOf(z.string().trim().pipe(z.email()).default('a@b.cd'))).toBe('string');
+    expect(valueKindOf(z.array(z.string()).default([]))).toBe('array');
+    expect(valueKindOf(z.object({}).nullable())).toBe('object');
+    expect(valueKindOf(z.enum(['a', 'b']))).toBe('string');
+    expect(valueKindOf(z.date())).toBe('unknown');
+    expect(valueKindOf('not a schema')).toBe('unknown');
+  });
+
+  it('coerces strings to the expected kind and leaves unconvertible text for the schema to reject', () => {
+    expect(coerceEnvironmentValue(' 42 ', 'number')).toBe(42);
+    expect(coerceEnvironmentValue('forty', 'number')).toBe('forty');
+    expect(coerceEnvironmentValue('', 'number')).toBe('');
+    expect(coerceEnvironmentValue('YES', 'boolean')).toBe(true);
+    expect(coerceEnvironmentValue('off', 'boolean')).toBe(false);
+    expect(coerceEnvironmentValue('maybe', 'boolean')).toBe('maybe');
+    expect(coerceEnvironmentValue('Admin, Ops,', 'array')).toEqual(['Admin', 'Ops']);
+    expect(coerceEnvironmentValue('["x"]', 'array')).toEqual(['x']);
+    expect(coerceEnvironmentValue('', 'array')).toEqual([]);
+    expect(coerceEnvironmentValue('{"a":1}', 'object')).toEqual({ a: 1 });
+    expect(coerceEnvironmentValue('{bad', 'object')).toBe('{bad');
+    expect(coerceEnvironmentValue('text', 'string')).toBe('text');
+  });
+
+  const section: SettingsSection = {
+    path: 'jobs.sample',
+    environmentPrefix: 'JOBS_SAMPLE_',
+    schema: z.object({ intervalHours: z.number().int().min(1).default(24), secretToken: z.string().optional() }).strict(),
+    description: 'sample',
+    extraKeys: [{ suffix: 'INTERVAL_MS', path: 'overrides.sample', kind: 'number', description: 'override' }],
+  };
+
+  it('reads section fields, extra keys, NAME_FILE secrets, and flags unknown names under a prefix', () => {
+    const secretFile = join(temporaryDirectory, 'token.txt');
+    writeFileSync(secretFile, 's3cret\n');
+    const result = readEnvironment(
+      {
+        JOBS_SAMPLE_INTERVAL_HOURS: '5',
+        JOBS_SAMPLE_INTERVAL_MS: '1500',
+        JOBS_SAMPLE_SECRET_TOKEN_FILE: secretFile,
+        JOBS_SAMPLE_INTERVL_HOURS: '3',
+        UNRELATED: 'x',
+      },
+      [section],
+    );
+    expect(result.values).toEqual({
+      jobs: { sample: { intervalHours: 5, secretToken: 's3cret' } },
+      overrides: { sample: 1500 },
+    });
+    expect(result.sourceByPath.get('jobs.sample.secretToken')).toBe('JOBS_SAMPLE_SECRET_TOKEN_FILE');
+    expect(result.problems).toHaveLength(1);
+    expect(result.problems[0]?.key).toBe('JOBS_SAMPLE_INTERVL_HOURS');
+    expect(result.problems[0]?.message).toContain('JOBS_SAMPLE_INTERVAL_HOURS');
+  });
+
+  it('reports a missing NAME_FILE and a NAME set together with NAME_FILE', () => {
+    const result = readEnvironment(
+      {
+        JOBS_SAMPLE_SECRET_TOKEN_FILE: join(temporaryDirectory, 'missing.txt'),
+        MONGODB_URI: 'mongodb://a',
+        MONGODB_URI_FILE: join(temporaryDirectory, 'x'),
+      },
+      [section],
+    );
+    expect(result.problems.map((problem) => problem.key).sort()).toEqual([
+      'JOBS_SAMPLE_SECRET_TOKEN_FILE',
+      'MONGODB_URI',
+    ]);
+    expect(result.problems.find((problem) => problem.key === 'JOBS_SAMPLE_SECRET_TOKEN_FILE')?.message).toContain(
+      'ENOENT',
+    );
+  });
+
+  it('merges objects key by key with the override winning', () => {
+    expect(deepMerge({ a: { b: 1, c: 2 }, d: [1] }, { a: { c: 3 }, d: [2] })).toEqual({ a: { b: 1, c: 3 }, d: [2] });
+  });
+
+  it('validates a generic schema and names the environment key of each problem', () => {
+    const schema = buildConfigurationSchema([section]);
+    const error = captureConfigurationError(() =>
+      loadConfiguration({ environment: { JOBS_SAMPLE_INTERVAL_HOURS: '0', HTTP_PORT: 'eighty' }, sections: [section], schema }),
+    );
+    expect(error.problems.map((problem) => problem.key).sort()).toEqual(['HTTP_PORT', 'JOBS_SAMPLE_INTERVAL_HOURS']);
+  });
+});
+
+describe('worker configuration', () => {
+  it('gives every default from an empty environment', () => {
+    const configuration = loadWorkerConfiguration({ environment: {} });
+    expect(configuration.mongodb.database).toBe('background_jobs');
+    expect(configuration.mongodb.uri).toBeUndefined();
+    expect(configuration.backgroundJobsEnabled).toBe(true);
+    expect(configuration.http).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(configuration.shutdownDeadlineMs).toBe(30_000);
+    expect(configuration.logLevel).toBe('info');
+    expect(configuration.telemetry.otlpEndpoint).toBeUndefined();
+    expect(configuration.telemetry.serviceName).toBe('background-jobs-worker');
+    expect(configuration.jobs.refreshTokenCleanup.intervalHours).toBe(24);
+    expect(configuration.jobs.ipAnonymization.intervalDays).toBe(7);
+    expect(configuration.adminSeeder.enabled).toBe(true);
+    expect(configuration.intervalOverridesMs).toEqual({});
+  });
+
+  it('maps the documented environment variables', () => {
+    const configuration = loadWorkerConfiguration({
+      environment: {
+        MONGODB_URI: 'mongodb://user:pw@db:27017/?replicaSet=rs0',
+        MONGODB_DATABASE: 'jobs_db',
+        BACKGROUND_JOBS_ENABLED: 'false',
+        JOBS_REFRESH_TOKEN_CLEANUP_INTERVAL_HOURS: '12',
+        JOBS_REFRESH_TOKEN_CLEANUP_INTERVAL_MS: '2000',
+        JOBS_IP_ANONYMIZATION_ENABLED: 'no',
+        ADMIN_PASSWORD: 'Very-Secret-1',
+        ADMIN_ROLES: 'Admin,Ops',
+        HTTP_PORT: '0',
+        HTTP_HOST: '0.0.0.0',
+        SHUTDOWN_DEADLINE_MS: '5000',
+        LOG_LEVEL: 'debug',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
+        OTEL_SERVICE_NAME: 'jobs',
+      },
+    });
+    expect(configuration.mongodb.database).toBe('jobs_db');
+    expect(configuration.backgroundJobsEnabled).toBe(false);
+    expect(configuration.jobs.refreshTokenCleanup.intervalHours).toBe(12);
+    expect(configuration.intervalOverridesMs.refreshTokenCleanup).toBe(2000);
+    expect(configuration.jobs.ipAnonymization.enabled).toBe(false);
+    expect(configuration.adminSeeder.password).toBe('Very-Secret-1');
+    expect(configuration.adminSeeder.roles).toEqual(['Admin', 'Ops']);
+    expect(configuration.http).toEqual({ host: '0.0.0.0', port: 0 });
+    expect(configuration.shutdownDeadlineMs).toBe(5000);
+    expect(configuration.logLevel).toBe('debug');
+    expect(configuration.telemetry).toMatchObject({ otlpEndpoint: 'http://127.0.0.1:4318', serviceName: 'jobs' });
+  });
+
+  it('reads ADMIN_PASSWORD_FILE as the seeder passwordFile setting, not as a file variant', () => {
+    const configuration = loadWorkerConfiguration({
+      environment: { ADMIN_PASSWORD_FILE: '/run/secrets/admin_password' },
+    });
+    expect(configuration.adminSeeder.passwordFile).toBe('/run/secrets/admin_password');
+    expect(configuration.adminSeeder.password).toBeUndefined();
+  });
+
+  it('lets the environment override the JSON file', () => {
+    const file = join(temporaryDirectory, 'worker.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ mongodb: { database: 'from_file' }, http: { port: 9000 }, jobs: { ipAnonymization: { intervalDays: 3 } } }),
+    );
+    const configuration = loadWorkerConfiguration({ configFile: file, environment: { HTTP_PORT: '9100' } });
+    expect(configuration.mongodb.database).toBe('from_file');
+    expect(configuration.http.port).toBe(9100);
+    expect(configuration.jobs.ipAnonymization.intervalDays).toBe(3);
+    const viaEnvironment = loadWorkerConfiguration({ environment: { WORKER_CONFIG_FILE: file } });
+    expect(viaEnvironment.http.port).toBe(9000);
+  });
+
+  it('reports an unreadable, non-JSON or non-object file', () => {
+    const notJson = join(temporaryDirectory, 'bad.json');
+    writeFileSync(notJson, '{ nope');
+    const arrayFile = join(temporaryDirectory, 'array.json');
+    writeFileSync(arrayFile, '[1]');
+    for (const [path, reason] of [
+      [join(temporaryDirectory, 'absent.json'), 'ENOENT'],
+      [notJson, 'not valid JSON'],
+      [arrayFile, 'JSON object'],
+    ] as const) {
+      const error = captureConfigurationError(() => loadWorkerConfiguration({ configFile: path, environment: {} }));
+      expect(error.problems[0]?.key).toBe('WORKER_CONFIG_FILE');
+      expect(error.message).toContain(reason);
+    }
+  });
+
+  it('lists EVERY bad key with its reason in one error, and never a secret value', () => {
+    const error = captureConfigurationError(() =>
+      loadWorkerConfiguration({
+        environment: {
+          MONGODB_URI: 'postgres://admin:hunter2@db',
+          HTTP_PORT: '99999',
+          SHUTDOWN_DEADLINE_MS: 'soon',
+          LOG_LEVEL: 'loud',
+          BACKGROUND_JOBS_ENABLED: 'perhaps',
+          OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url',
+          JOBS_REFRESH_TOKEN_CLEANUP_INTERVAL_HOURS: '-1',
+          JOBS_REFRESH_TOKEN_CLEANUP_INTERVAL_MS: '5',
+          JOBS_IP_ANONYMIZATION_RETENTON_DAYS: '30',
+          ADMIN_EMAIL: 'not-an-email',
+          ADMIN_PASSWORD: 'hunter2',
+          ADMIN_PASSWORD_FILE: '/run/secrets/pw',
+        },
+      }),
+    );
+    const keys = error.problems.map((problem) => problem.key).sort();
+    expect(keys).toEqual(
+      [
+        'ADMIN_EMAIL',
+        'ADMIN_PASSWORD_FILE',
+        'BACKGROUND_JOBS_ENABLED',
+        'HTTP_PORT',
+        'JOBS_IP_ANONYMIZATION_RETENTON_DAYS',
+        'JOBS_REFRESH_TOKEN_CLEANUP_INTERVAL_HOURS',
+        'JOBS_REFRESH_TOKEN_CLEANUP_INTERVAL_MS',
+        'LOG_LEVEL',
+        'MONGODB_URI',
+        'OTEL_EXPORTER_OTLP_ENDPOINT',
+        'SHUTDOWN_DEADLINE_MS',
+      ].sort(),
+    );
+    expect(error.message).toMatch(/^Invalid worker configuration \(11 problems\):/u);
+    expect(error.message).toContain('JOBS_REFRESH_TOKEN_CLEANUP_INTERVAL_HOURS (jobs.refreshTokenCleanup.intervalHours): must be >= 1');
+    expect(error.message).not.toContain('hunter2');
+  });
+
+  it('names a single problem in the singular', () => {
+    const error = captureConfigurationError(() => loadWorkerConfiguration({ environment: { HTTP_PORT: 'x' } }));
+    expect(error.message).toMatch(/^Invalid worker configuration \(1 problem\):\n {2}- HTTP_PORT \(http\.port\): /u);
+  });
+});
+
+describe('redaction', () => {
+  it('removes credentials and passwords but keeps file paths', () => {
+    expect(
+      redactConfiguration({
+        mongodb: { uri: 'mongodb://user:pw@db:27017/' },
+        adminSeeder: { password: 'pw', passwordFile: '/run/secrets/pw', roles: ['Admin'] },
+        smtp: { password: 'smtp-pw', host: 'mail' },
+        port: 1,
+      }),
+    ).toEqual({
+      mongodb: { uri: 'mongodb://***@db:27017/' },
+      adminSeeder: { password: '***', passwordFile: '/run/secrets/pw', roles: ['Admin'] },
+      smtp: { password: '***', host: 'mail' },
+      port: 1,
+    });
+  });
+});
