@@ -1,0 +1,393 @@
+/**
+ * EmailQueueProcessJob: sends due queue entries, at least once each, never twice in the
+ * normal course (see README "Delivery guarantee").
+ *
+ * One run:
+ * 1. reads up to `batchSize` due entries: `pending` with `nextAttemptAt <= now`, and
+ *    `sending` entries whose lease expired (their worker died);
+ * 2. claims attempt `attempts + 1` of each by inserting `(emailId, attempt)` into
+ *    `email_send_claims` under a unique index, all in one unordered insert. A unique-index
+ *    insert is atomic on FerretDB (its `findOneAndUpdate` is not), so of two workers that
+ *    read the same entry exactly one owns the attempt; the other skips it;
+ * 3. marks the owned entries `sending` with the claim token and a lease;
+ * 4. sends them, `concurrency` at a time, checking `context.signal` before each send;
+ * 5. records each outcome, conditional on the claim token: `sent` (with the Message-ID),
+ *    `pending` again with a backoff delay (transient failure), or `dead` with the reason
+ *    (permanent failure, invalid entry, or the last allowed attempt failed).
+ */
+import { randomUUID } from 'node:crypto';
+import type { JobContext, RecurringJob } from '@app/shared-jobs';
+import type { Connection } from 'mongoose';
+import { findEmailMessageIssues } from '../models/email-message.js';
+import {
+  emailStatuses,
+  getEmailQueueModel,
+  getEmailSendClaimModel,
+  type EmailQueueEntry,
+  type EmailStatus,
+} from '../models/email-queue.js';
+import { classifyEmailSendError, type EmailSender } from '../sender/email-sender.js';
+import type { EmailQueueSettings } from '../settings.js';
+import { describeFieldIssues } from '../validation.js';
+import { computeRetryDelayMs } from './retry-delay.js';
+
+export const emailQueueProcessJobName = 'EmailQueueProcessJob';
+
+export type EmailQueueProcessResult = {
+  /** Accepted by the SMTP server in this run. */
+  sent: number;
+  /** Failed transiently and rescheduled. */
+  retried: number;
+  /** Given up in this run. */
+  dead: number;
+};
+
+export interface EmailQueueProcessJobOptions {
+  readonly connection: Connection;
+  readonly sender: EmailSender;
+  readonly settings: EmailQueueSettings;
+  /** Right-hand side of the Message-ID given to every email, `<entryId@domain>`. */
+  readonly messageIdDomain?: string;
+}
+
+/** Claims older than this are deleted (at most once an hour per job instance). */
+export const sendClaimRetentionMs = 7 * 24 * 60 * 60 * 1000;
+const claimPruneIntervalMs = 60 * 60 * 1000;
+const maxStoredErrorLength = 1000;
+/** Header carrying the queue entry id on every email (duplicates are countable at the receiver). */
+export const emailQueueIdHeader = 'X-Email-Queue-Id';
+
+type QueueEntry = Pick<
+  EmailQueueEntry,
+  '_id' | 'to' | 'cc' | 'bcc' | 'from' | 'subject' | 'text' | 'html' | 'status' | 'attempts'
+>;
+
+interface ClaimedEntry {
+  readonly entry: QueueEntry;
+  readonly attempt: number;
+  readonly claimToken: string;
+}
+
+function truncate(text: string): string {
+  return text.length <= maxStoredErrorLength ? text : `${text.slice(0, maxStoredErrorLength - 1)}…`;
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function failedIndexes(error: unknown): Set<number> | null {
+  if (typeof error !== 'object' || error === null || !('writeErrors' in error)) return null;
+  const writeErrors = (error).writeErrors;
+  const list: unknown[] = Array.isArray(writeErrors) ? writeErrors : [writeErrors];
+  const indexes = new Set<number>();
+  for (const writeError of list) {
+    const index = (writeError as { index?: unknown }).index;
+    if (typeof index === 'number') indexes.add(index);
+  }
+  return indexes;
+}
+
+/** Queue depth by status, every status present (0 when none). */
+export async function countQueuedEmails(connection: Connection): Promise<Record<EmailStatus, number>> {
+  const groups = await getEmailQueueModel(connection).aggregate<{ _id: string; count: number }>([
+    { $group: { _id: '$status', count: { $sum: 1 } } },
+  ]);
+  const counts = Object.fromEntries(emailStatuses.map((status) => [status, 0])) as Record<
+    EmailStatus,
+    number
+  >;
+  for (const group of groups) {
+    if ((emailStatuses as readonly string[]).includes(group._id)) {
+      counts[group._id as EmailStatus] = group.count;
+    }
+  }
+  return counts;
+}
+
+/** The recurring job; its lock lifetime is the sending lease. */
+export function createEmailQueueProcessJob(
+  options: EmailQueueProcessJobOptions,
+): RecurringJob<EmailQueueProcessResult> {
+  const { settings } = options;
+  let lastClaimPruneMs = Number.NEGATIVE_INFINITY;
+  return {
+    name: emailQueueProcessJobName,
+    intervalMs: settings.processingIntervalSeconds * 1000,
+    lockLifetimeMs: settings.sendingLeaseSeconds * 1000,
+    async run(context: JobContext): Promise<EmailQueueProcessResult> {
+      const result: EmailQueueProcessResult = { sent: 0, retried: 0, dead: 0 };
+      if (!settings.enabled) {
+        context.logger.debug('email queue processing is disabled');
+        return result;
+      }
+      const nowMs = context.clock.now().getTime();
+      if (nowMs - lastClaimPruneMs >= claimPruneIntervalMs) {
+        lastClaimPruneMs = nowMs;
+        await getEmailSendClaimModel(options.connection).deleteMany({
+          claimedAt: { $lt: new Date(nowMs - sendClaimRetentionMs) },
+        });
+      }
+      const claimed = await claimDueEntries(options, context);
+      await sendClaimedEntries(options, context, claimed, result);
+      if (claimed.length > 0) {
+        context.logger.info('email queue batch processed', { claimed: claimed.length, ...result });
+      }
+      return result;
+    },
+  };
+}
+
+async function claimDueEntries(
+  options: EmailQueueProcessJobOptions,
+  context: JobContext,
+): Promise<ClaimedEntry[]> {
+  const { connection, settings } = options;
+  const now = context.clock.now();
+  const queue = getEmailQueueModel(connection);
+  const due = await queue
+    .find(
+      {
+        $or: [
+          { status: 'pending', nextAttemptAt: { $lte: now } },
+          { status: 'sending', leaseExpiresAt: { $lte: now } },
+        ],
+      },
+      { to: 1, cc: 1, bcc: 1, from: 1, subject: 1, text: 1, html: 1, status: 1, attempts: 1 },
+    )
+    .sort({ nextAttemptAt: 1 })
+    .limit(settings.batchSize)
+    .lean<QueueEntry[]>();
+  if (due.length === 0 || context.signal.aborted) return [];
+
+  const candidates = due.map((entry) => ({
+    entry,
+    attempt: (entry.attempts ?? 0) + 1,
+    claimToken: randomUUID(),
+  }));
+  let lost = new Set<number>();
+  try {
+    await getEmailSendClaimModel(connection).collection.insertMany(
+      candidates.map((candidate) => ({
+        emailId: candidate.entry._id,
+        attempt: candidate.attempt,
+        claimToken: candidate.claimToken,
+        claimedAt: now,
+      })),
+      { ordered: false },
+    );
+  } catch (error) {
+    const indexes = failedIndexes(error);
+    if (indexes === null) throw error;
+    lost = indexes;
+  }
+  if (lost.size > 0) {
+    context.logger.info('email queue entries claimed by another worker were skipped', {
+      skipped: lost.size,
+    });
+  }
+  const claimed = candidates.filter((_, index) => !lost.has(index));
+  if (claimed.length === 0) return claimed;
+  const leaseExpiresAt = new Date(now.getTime() + settings.sendingLeaseSeconds * 1000);
+  await queue.bulkWrite(
+    claimed.map((candidate) => ({
+      updateOne: {
+        filter: { _id: candidate.entry._id },
+        update: {
+          $set: {
+            status: 'sending' as const,
+            attempts: candidate.attempt,
+            claimToken: candidate.claimToken,
+            leaseExpiresAt,
+          },
+        },
+      },
+    })),
+    { ordered: false },
+  );
+  return claimed;
+}
+
+async function sendClaimedEntries(
+  options: EmailQueueProcessJobOptions,
+  context: JobContext,
+  claimed: readonly ClaimedEntry[],
+  result: EmailQueueProcessResult,
+): Promise<void> {
+  const concurrency = Math.min(options.settings.concurrency, claimed.length);
+  let nextIndex = 0;
+  let completed = 0;
+  const workers = Array.from({ length: concurrency }, async () => {
+    for (;;) {
+      const index = nextIndex;
+      nextIndex += 1;
+      const item = claimed[index];
+      if (item === undefined) return;
+      if (context.signal.aborted) {
+        await releaseClaim(options, context, item);
+        continue;
+      }
+      await processOne(options, context, item, result);
+      completed += 1;
+      if (completed % 10 === 0 || completed === claimed.length) {
+        await context
+          .reportProgress({ completed, total: claimed.length })
+          .catch((error: unknown) =>
+            context.logger.warn('progress report failed', { error: describeError(error) }),
+          );
+      }
+    }
+  });
+  await Promise.all(workers);
+}
+
+/** Gives an unsent claim back (the worker is draining): the entry is due again at once. */
+async function releaseClaim(
+  options: EmailQueueProcessJobOptions,
+  context: JobContext,
+  item: ClaimedEntry,
+): Promise<void> {
+  const emailId = item.entry._id;
+  try {
+    // Claim first: if we stop in between, the entry stays `sending` until its lease
+    // expires and is then claimed as the next attempt; never stuck on a taken attempt.
+    await getEmailSendClaimModel(options.connection).deleteOne({
+      emailId,
+      attempt: item.attempt,
+      claimToken: item.claimToken,
+    });
+    await getEmailQueueModel(options.connection).updateOne(
+      { _id: emailId, claimToken: item.claimToken },
+      {
+        $set: { status: 'pending', attempts: item.attempt - 1, nextAttemptAt: context.clock.now() },
+        $unset: { claimToken: 1, leaseExpiresAt: 1 },
+      },
+    );
+  } catch (error) {
+    context.logger.warn('could not release an email claim; its lease will expire', {
+      emailId: emailId.toHexString(),
+      error: describeError(error),
+    });
+  }
+}
+
+async function processOne(
+  options: EmailQueueProcessJobOptions,
+  context: JobContext,
+  item: ClaimedEntry,
+  result: EmailQueueProcessResult,
+): Promise<void> {
+  const { settings } = options;
+  const { entry, attempt } = item;
+  const emailId = entry._id.toHexString();
+  try {
+    if (entry.status === 'sending' && attempt > settings.maxAttempts) {
+      await markDead(
+        options,
+        item,
+        `the lease of attempt ${attempt - 1}/${settings.maxAttempts} expired (worker died); ` +
+          'delivery of that attempt is unknown and no attempt is left',
+      );
+      result.dead += 1;
+      return;
+    }
+    const checked = findEmailMessageIssues(stripUnset(entry));
+    if (checked.message === null) {
+      await markDead(options, item, `invalid entry: ${describeFieldIssues(checked.issues)}`);
+      result.dead += 1;
+      return;
+    }
+    let sentMessageId: string;
+    let response: string | undefined;
+    try {
+      const sent = await options.sender.send({
+        ...checked.message,
+        messageId: `<${emailId}@${options.messageIdDomain ?? 'email-queue.invalid'}>`,
+        headers: { [emailQueueIdHeader]: emailId },
+      });
+      sentMessageId = sent.messageId;
+      response = sent.response;
+    } catch (error) {
+      await recordFailure(options, context, item, error, result);
+      return;
+    }
+    await getEmailQueueModel(options.connection).updateOne(
+      { _id: entry._id, claimToken: item.claimToken },
+      {
+        $set: {
+          status: 'sent',
+          sentAt: context.clock.now(),
+          smtpMessageId: sentMessageId,
+          ...(response === undefined ? {} : { smtpResponse: truncate(response) }),
+        },
+        $unset: { leaseExpiresAt: 1 },
+      },
+    );
+    result.sent += 1;
+  } catch (error) {
+    // A database failure on one entry: it stays `sending` and its lease will expire.
+    context.logger.error('email queue entry could not be processed', {
+      emailId,
+      error: describeError(error),
+    });
+  }
+}
+
+/** A lean document carries `undefined`-less fields already; this drops stored nulls too. */
+function stripUnset(entry: QueueEntry): Record<string, unknown> {
+  const message: Record<string, unknown> = {};
+  for (const key of ['to', 'cc', 'bcc', 'from', 'subject', 'text', 'html'] as const) {
+    const value: unknown = entry[key];
+    if (value !== undefined && value !== null) message[key] = value;
+  }
+  return message;
+}
+
+async function recordFailure(
+  options: EmailQueueProcessJobOptions,
+  context: JobContext,
+  item: ClaimedEntry,
+  error: unknown,
+  result: EmailQueueProcessResult,
+): Promise<void> {
+  const { settings } = options;
+  const kind = classifyEmailSendError(error);
+  const reason = `${kind} failure on attempt ${item.attempt}/${settings.maxAttempts}: ${describeError(error)}`;
+  const emailId = item.entry._id.toHexString();
+  if (kind === 'permanent' || item.attempt >= settings.maxAttempts) {
+    await markDead(options, item, reason);
+    result.dead += 1;
+    context.logger.warn('email is dead', { emailId, reason });
+    return;
+  }
+  const delayMs = computeRetryDelayMs(item.attempt, {
+    initialDelayMs: settings.initialRetryDelaySeconds * 1000,
+    maxDelayMs: settings.maxRetryDelaySeconds * 1000,
+  });
+  const nextAttemptAt = new Date(context.clock.now().getTime() + delayMs);
+  await getEmailQueueModel(options.connection).updateOne(
+    { _id: item.entry._id, claimToken: item.claimToken },
+    {
+      $set: { status: 'pending', nextAttemptAt, lastError: truncate(reason) },
+      $unset: { leaseExpiresAt: 1 },
+    },
+  );
+  result.retried += 1;
+  context.logger.info('email send failed; retry scheduled', {
+    emailId,
+    reason,
+    nextAttemptAt: nextAttemptAt.toISOString(),
+  });
+}
+
+async function markDead(
+  options: EmailQueueProcessJobOptions,
+  item: ClaimedEntry,
+  reason: string,
+): Promise<void> {
+  await getEmailQueueModel(options.connection).updateOne(
+    { _id: item.entry._id, claimToken: item.claimToken },
+    { $set: { status: 'dead', lastError: truncate(reason) }, $unset: { leaseExpiresAt: 1 } },
+  );
+}
+
