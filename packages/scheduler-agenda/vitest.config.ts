@@ -1,3 +1,7 @@
 import { createVitestConfig } from '@app/vitest-config';
 
-export default createVitestConfig({ database: true });
+export default createVitestConfig({
+  database: true,
+  testTimeoutMs: 120_000,
+  coverage: { include: ['src/**/*.ts'], lines: 90, branches: 90 },
+});

@@ -1,0 +1,107 @@
+import { findOccurrenceError, type MessageScheduler, type ScheduledOccurrence } from '@app/shared-jobs';
+import { MongoServerError, type Collection, type Db } from 'mongodb';
+import {
+  newPendingDocument,
+  occurrenceData,
+  toScheduledOccurrence,
+  type PendingOccurrenceDocument,
+} from './models/pending-occurrence-document.js';
+import { defaultJobsCollectionName } from './settings.js';
+
+/** Name of the unique index on the job name in Agenda's collection. */
+export const uniqueJobNameIndexName = 'uniqueRecurringJobName';
+
+const duplicateKeyCode = 11000;
+
+export interface AgendaMessageSchedulerOptions {
+  /** Agenda's collection (default `agendaJobs`). */
+  readonly collectionName?: string;
+}
+
+/**
+ * {@link MessageScheduler} on Agenda's collection: one Agenda job document per job name,
+ * `data = { occurrenceAt, attempt }`, `nextRunAt = runAt`.
+ *
+ * Replacement is insert-then-update-on-E11000 under a unique index on `name`: the unique
+ * index is the one write FerretDB makes atomic (its upserts and findOneAndUpdate are
+ * not), so concurrent schedulers can never create a second document. The update that
+ * follows a duplicate-key error is last-writer-wins on that single document.
+ */
+export class AgendaMessageScheduler implements MessageScheduler {
+  readonly collection: Collection<PendingOccurrenceDocument>;
+
+  constructor(database: Db, options: AgendaMessageSchedulerOptions = {}) {
+    this.collection = database.collection<PendingOccurrenceDocument>(
+      options.collectionName ?? defaultJobsCollectionName,
+    );
+  }
+
+  /** Creates the unique index on the job name. Call once before scheduling (idempotent). */
+  async ensureIndexes(): Promise<void> {
+    try {
+      await this.collection.createIndex({ name: 1 }, { unique: true, name: uniqueJobNameIndexName });
+    } catch (error) {
+      throw new Error(
+        `AgendaMessageScheduler: cannot create the unique index on ${this.collection.collectionName}.name ` +
+          '(are there several Agenda jobs with one name? remove the duplicates first)',
+        { cause: error },
+      );
+    }
+  }
+
+  async schedule(occurrence: ScheduledOccurrence): Promise<void> {
+    const invalid = findOccurrenceError(occurrence);
+    if (invalid !== null) throw invalid;
+    try {
+      await this.collection.insertOne(newPendingDocument(occurrence));
+      return;
+    } catch (error) {
+      if (!(error instanceof MongoServerError) || error.code !== duplicateKeyCode) throw error;
+    }
+    await this.collection.updateOne(
+      { name: occurrence.jobName },
+      { $set: { data: occurrenceData(occurrence), nextRunAt: new Date(occurrence.runAt.getTime()) } },
+    );
+  }
+
+  async getPending(jobName: string): Promise<ScheduledOccurrence | null> {
+    const document = await this.collection.findOne({ name: jobName });
+    return document === null ? null : toScheduledOccurrence(document);
+  }
+
+  async cancel(jobName: string): Promise<boolean> {
+    const result = await this.collection.deleteOne({ name: jobName });
+    return result.deletedCount > 0;
+  }
+
+  /** Whether the job is paused (Agenda's `disabled` flag on its document). */
+  async isPaused(jobName: string): Promise<boolean> {
+    const document = await this.collection.findOne({ name: jobName }, { projection: { disabled: 1 } });
+    return document?.disabled === true;
+  }
+
+  /** Sets or clears the paused flag; false when the job has no document. */
+  async setPaused(jobName: string, paused: boolean): Promise<boolean> {
+    const result = await this.collection.updateOne({ name: jobName }, { $set: { disabled: paused } });
+    return result.matchedCount > 0;
+  }
+
+  /** Clears the Agenda lock of a job's document so another replica can take it now. */
+  async releaseLock(jobName: string): Promise<void> {
+    await this.collection.updateOne({ name: jobName }, { $set: { lockedAt: null } });
+  }
+
+  /** Clears the locks Agenda instance `agendaName` holds (it writes its name as `lastModifiedBy`). */
+  async releaseLocksHeldBy(agendaName: string): Promise<number> {
+    const result = await this.collection.updateMany(
+      { lastModifiedBy: agendaName, lockedAt: { $ne: null } },
+      { $set: { lockedAt: null } },
+    );
+    return result.modifiedCount;
+  }
+
+  /** Every document of the collection, for listings. */
+  async listDocuments(): Promise<PendingOccurrenceDocument[]> {
+    return this.collection.find({}).toArray();
+  }
+}

@@ -1,0 +1,289 @@
+/**
+ * The job runtime: Agenda processes one document per recurring job; each due document
+ * goes through the {@link OccurrenceRunner} (ledger claim, handler, outcome, next schedule).
+ */
+import {
+  currentInstance,
+  DefaultRecurringJobService,
+  formatInstance,
+  silentJobLogger,
+  systemClock,
+  toJobRunError,
+  type Clock,
+  type InstanceIdentity,
+  type JobLogger,
+  type JobResultSummary,
+  type JobRun,
+  type JobRunLedger,
+  type JobRunStatus,
+  type RecurringJob,
+  type RecurringJobRepository,
+  type ScheduledOccurrence,
+} from '@app/shared-jobs';
+import { randomUUID } from 'node:crypto';
+import { Agenda, type Job } from 'agenda';
+import type { Db } from 'mongodb';
+import { AgendaMessageScheduler } from './agenda-message-scheduler.js';
+import { OccurrenceRunner, type RunFinishedEvent } from './jobs/occurrence-runner.js';
+import { registerJob, type RegisteredJob } from './jobs/registered-job.js';
+import { readOccurrenceData } from './models/pending-occurrence-document.js';
+import { OccurrenceGuardBackend } from './occurrence-guard-backend.js';
+import { resolveRuntimeSettings, type RuntimeSettingsInput } from './settings.js';
+import { createRunTelemetry } from './telemetry.js';
+
+export interface JobRuntimeOptions extends RuntimeSettingsInput {
+  /** The database holding Agenda's collection (a `mongodb` driver `Db`). */
+  readonly database: Db;
+  readonly ledger: JobRunLedger;
+  readonly repository: RecurringJobRepository;
+  readonly jobs: readonly RecurringJob<JobResultSummary>[];
+  readonly clock?: Clock;
+  readonly instance?: InstanceIdentity;
+  /** Runtime and handler log lines; handlers get it with job name and run id added. */
+  readonly logger?: JobLogger;
+  /** Called after every due occurrence (run or skipped); must not throw. */
+  readonly onRunFinished?: (event: RunFinishedEvent) => void;
+}
+
+/** One job as operators see it. */
+export interface JobOverview {
+  readonly name: string;
+  readonly intervalMs: number;
+  readonly paused: boolean;
+  /** The pending occurrence (its due instant is `runAt`), or null. */
+  readonly next: ScheduledOccurrence | null;
+  readonly lastRun: {
+    readonly runId: string;
+    readonly status: JobRunStatus;
+    readonly occurrenceAt: Date;
+    readonly attempt: number;
+    readonly startedAt: Date;
+    readonly finishedAt: Date | null;
+    readonly durationMs: number | null;
+    readonly error: string | null;
+  } | null;
+  readonly lastExecutedAt: Date | null;
+}
+
+export interface DrainResult {
+  /** Runs that finished by themselves before the deadline. */
+  readonly completedBeforeDeadline: boolean;
+  /** Runs interrupted at the deadline (marked `interrupted`, lock released). */
+  readonly interrupted: number;
+}
+
+export interface JobRuntime {
+  /** Ensures indexes, schedules every job (idempotent), starts processing. */
+  start(): Promise<void>;
+  /**
+   * Stops taking new runs and waits for running ones up to `deadlineMs`; the rest are
+   * aborted through their signal, marked `interrupted` and their locks released.
+   */
+  drain(deadlineMs: number): Promise<DrainResult>;
+  /** Drains with a zero deadline. */
+  stop(): Promise<void>;
+  listJobs(): Promise<JobOverview[]>;
+  /** The latest runs of one job, newest first. */
+  history(jobName: string, limit?: number): Promise<JobRun[]>;
+  /** Schedules a new occurrence identified by now, due now (once across replicas). */
+  triggerNow(jobName: string): Promise<ScheduledOccurrence>;
+  /** Persistently pauses a job on every replica. */
+  pause(jobName: string): Promise<void>;
+  resume(jobName: string): Promise<void>;
+  /** Runs executing in this process. */
+  readonly activeRuns: number;
+  readonly scheduler: AgendaMessageScheduler;
+}
+
+export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
+  const settings = resolveRuntimeSettings(options);
+  const clock = options.clock ?? systemClock;
+  const instance = options.instance ?? currentInstance();
+  const logger = options.logger ?? silentJobLogger;
+  const registered = new Map<string, RegisteredJob>();
+  for (const definition of options.jobs) {
+    if (registered.has(definition.name)) {
+      throw new Error(`jobs: job name "${definition.name}" is registered twice`);
+    }
+    registered.set(definition.name, registerJob(definition, settings.defaultLockLifetimeMs));
+  }
+  const scheduler = new AgendaMessageScheduler(options.database, {
+    collectionName: settings.collectionName,
+  });
+  const service = new DefaultRecurringJobService({
+    repository: options.repository,
+    scheduler,
+    clock,
+    instance,
+  });
+  const runner = new OccurrenceRunner({
+    ledger: options.ledger,
+    scheduler,
+    repository: options.repository,
+    service,
+    clock,
+    instance,
+    logger,
+    telemetry: createRunTelemetry(),
+    ...(options.onRunFinished === undefined ? {} : { onRunFinished: options.onRunFinished }),
+  });
+  const lockLifetimes = [...registered.values()].map((job) => job.lockLifetimeMs);
+  const agendaName = `${formatInstance(instance)}#${randomUUID().slice(0, 8)}`;
+  const agenda = new Agenda({
+    backend: new OccurrenceGuardBackend(options.database, settings.collectionName),
+    name: agendaName,
+    processEvery: settings.processEveryMs,
+    defaultLockLifetime: lockLifetimes.length > 0 ? Math.max(...lockLifetimes) : settings.defaultLockLifetimeMs,
+    maxConcurrency: Math.max(20, registered.size),
+  });
+  agenda.on('error', (error) => {
+    logger.error('agenda error', { error: toJobRunError(error).message });
+  });
+
+  let state: 'new' | 'started' | 'draining' | 'stopped' = 'new';
+
+  const processDue = async (job: RegisteredJob, agendaJob: Job<unknown>): Promise<void> => {
+    if (state !== 'started') return; // draining: leave the occurrence for another replica
+    let due;
+    try {
+      due = readOccurrenceData(job.schedule.jobName, agendaJob.attrs.data);
+    } catch (error) {
+      logger.error('unreadable occurrence: rescheduling from persisted state', {
+        jobName: job.schedule.jobName,
+        error: toJobRunError(error).message,
+      });
+      await scheduler.cancel(job.schedule.jobName);
+      await service.ensureScheduled(job.schedule);
+      return;
+    }
+    await runner.runDue(
+      job,
+      { ...due, dueAt: agendaJob.attrs.nextRunAt ?? agendaJob.attrs.lastRunAt ?? clock.now() },
+      {
+        touch: (percent) => agendaJob.touch(percent),
+        release: () => scheduler.releaseLock(job.schedule.jobName),
+      },
+    );
+  };
+
+  for (const job of registered.values()) {
+    agenda.define(job.schedule.jobName, (agendaJob: Job<unknown>) => processDue(job, agendaJob), {
+      lockLifetime: job.lockLifetimeMs,
+      concurrency: 1,
+    });
+  }
+
+  const requireJob = (jobName: string): RegisteredJob => {
+    const job = registered.get(jobName);
+    if (job === undefined) {
+      throw new Error(
+        `unknown job "${jobName}": registered jobs are ${[...registered.keys()].join(', ') || '(none)'}`,
+      );
+    }
+    return job;
+  };
+
+  const drain = async (deadlineMs: number): Promise<DrainResult> => {
+    if (!Number.isFinite(deadlineMs) || deadlineMs < 0) {
+      throw new RangeError(`drain deadlineMs must be a number >= 0, got ${String(deadlineMs)}`);
+    }
+    if (state !== 'started') {
+      state = 'stopped';
+      return { completedBeforeDeadline: true, interrupted: 0 };
+    }
+    state = 'draining';
+    const result = await agenda.drain({ timeout: deadlineMs, closeConnection: false });
+    const interrupted = runner.activeCount;
+    if (interrupted > 0) {
+      await runner.interruptAll(`worker draining: deadline of ${deadlineMs} ms passed`);
+    }
+    // Agenda's drain leaves documents it locked but had not started (due within the next
+    // scan) locked until their lock expires: release them for the other replicas now.
+    await scheduler.releaseLocksHeldBy(agendaName);
+    state = 'stopped';
+    return { completedBeforeDeadline: !result.timedOut && interrupted === 0, interrupted };
+  };
+
+  return {
+    scheduler,
+    get activeRuns() {
+      return runner.activeCount;
+    },
+    async start() {
+      if (state !== 'new') throw new Error(`runtime cannot start: it is ${state}`);
+      await scheduler.ensureIndexes();
+      for (const job of registered.values()) await service.ensureScheduled(job.schedule);
+      state = 'started';
+      await agenda.start();
+    },
+    drain,
+    async stop() {
+      await drain(0);
+    },
+    async listJobs() {
+      const [latestRuns, executions, documents] = await Promise.all([
+        options.ledger.listLatestRunPerJob(),
+        options.repository.listExecutions(),
+        scheduler.listDocuments(),
+      ]);
+      return [...registered.values()]
+        .map((job): JobOverview => {
+          const name = job.schedule.jobName;
+          const run = latestRuns.find((entry) => entry.jobName === name);
+          const document = documents.find((entry) => entry.name === name);
+          const execution = executions.find((entry) => entry.jobName === name);
+          let next: ScheduledOccurrence | null = null;
+          if (document?.nextRunAt) {
+            const data = readOccurrenceData(name, document.data);
+            next = { jobName: name, ...data, runAt: document.nextRunAt };
+          }
+          return {
+            name,
+            intervalMs: job.schedule.intervalMs,
+            paused: document?.disabled === true,
+            next,
+            lastRun:
+              run === undefined
+                ? null
+                : {
+                    runId: run.runId,
+                    status: run.status,
+                    occurrenceAt: run.occurrenceAt,
+                    attempt: run.attempt,
+                    startedAt: run.startedAt,
+                    finishedAt: run.finishedAt,
+                    durationMs: run.durationMs,
+                    error: run.error?.message ?? null,
+                  },
+            lastExecutedAt: execution?.lastExecutedAt ?? null,
+          };
+        })
+        .sort((left, right) => left.name.localeCompare(right.name));
+    },
+    async history(jobName, limit = 20) {
+      requireJob(jobName);
+      if (!Number.isSafeInteger(limit) || limit < 1) {
+        throw new RangeError(`history limit must be a positive integer, got ${String(limit)}`);
+      }
+      return options.ledger.listRecentRuns(jobName, limit);
+    },
+    async triggerNow(jobName) {
+      requireJob(jobName);
+      const now = clock.now();
+      const occurrence: ScheduledOccurrence = { jobName, occurrenceAt: now, runAt: now, attempt: 1 };
+      await scheduler.schedule(occurrence);
+      return occurrence;
+    },
+    async pause(jobName) {
+      const job = requireJob(jobName);
+      if (!(await scheduler.setPaused(jobName, true))) {
+        await service.ensureScheduled(job.schedule);
+        await scheduler.setPaused(jobName, true);
+      }
+    },
+    async resume(jobName) {
+      const job = requireJob(jobName);
+      if (!(await scheduler.setPaused(jobName, false))) await service.ensureScheduled(job.schedule);
+    },
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * An Agenda backend around `@agendajs/mongo-backend` whose `saveJobState` never writes
+ * `nextRunAt`.
+ *
+ * Agenda saves a job's state when a run starts (with `nextRunAt = null` for a
+ * non-repeating job) and again after it completes. Both saves are updates by `_id`, so
+ * they would overwrite the next occurrence the runtime scheduled *during* the run and
+ * stop the chain. Here `nextRunAt` belongs to {@link AgendaMessageScheduler} alone;
+ * Agenda keeps the lock (`lockedAt`), progress and its bookkeeping fields.
+ */
+import { MongoBackend } from '@agendajs/mongo-backend';
+import type { AgendaBackend, JobParameters, JobRepository, JobRepositoryOptions } from 'agenda';
+import { ObjectId, type Collection, type Db } from 'mongodb';
+
+function toDateOrNull(value: Date | string | null | undefined): Date | null {
+  return value === null || value === undefined ? null : new Date(value);
+}
+
+export class OccurrenceGuardBackend implements AgendaBackend {
+  readonly name = 'MongoDB (occurrence-guarded)';
+  readonly ownsConnection = false;
+  private readonly inner: MongoBackend;
+  private readonly guardedRepository: JobRepository;
+
+  constructor(database: Db, collectionName: string) {
+    this.inner = new MongoBackend({ mongo: database, collection: collectionName });
+    const collection: Collection = database.collection(collectionName);
+    const innerRepository = this.inner.repository;
+    const saveJobState = async (
+      job: JobParameters,
+      options?: JobRepositoryOptions,
+    ): Promise<void> => {
+      if (job._id === undefined) throw new Error('Cannot save job state without job ID');
+      const result = await collection.updateOne(
+        { _id: new ObjectId(job._id.toString()), name: job.name },
+        {
+          $set: {
+            lockedAt: toDateOrNull(job.lockedAt),
+            lastRunAt: toDateOrNull(job.lastRunAt),
+            progress: job.progress ?? null,
+            failReason: job.failReason ?? null,
+            failCount: job.failCount ?? null,
+            failedAt: toDateOrNull(job.failedAt),
+            lastFinishedAt: toDateOrNull(job.lastFinishedAt),
+            lastModifiedBy: options?.lastModifiedBy ?? null,
+          },
+        },
+      );
+      if (result.matchedCount !== 1) {
+        throw new Error(`job ${job._id.toString()} (name: ${job.name}) no longer exists`);
+      }
+    };
+    this.guardedRepository = new Proxy(innerRepository, {
+      get(target, property, receiver) {
+        if (property === 'saveJobState') return saveJobState;
+        const value: unknown = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  }
+
+  get repository(): JobRepository {
+    return this.guardedRepository;
+  }
+
+  connect(): Promise<void> {
+    return this.inner.connect();
+  }
+
+  disconnect(): Promise<void> {
+    return this.inner.disconnect();
+  }
+}
