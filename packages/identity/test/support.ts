@@ -1,5 +1,5 @@
 import type { JobContext, JobLogger, JobProgress } from '@app/shared-jobs';
-import { FakeClock } from '@app/shared-jobs/testing';
+import type { FakeClock } from '@app/shared-jobs/testing';
 import { testDatabaseName, testMongoUri } from '@app/mongo-local/testing';
 import mongoose, { type Connection } from 'mongoose';
 
