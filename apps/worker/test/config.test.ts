@@ -124,7 +124,7 @@ describe('environment mapping', () => {
 
 describe('worker configuration', () => {
   it('gives every default from an empty environment', () => {
-    const configuration = loadWorkerConfiguration({ environment: {} });
+    const configuration = loadWorkerConfiguration({ environment: { JOBS_EMAIL_QUEUE_ENABLED: 'false' } });
     expect(configuration.mongodb.database).toBe('background_jobs');
     expect(configuration.mongodb.uri).toBeUndefined();
     expect(configuration.backgroundJobsEnabled).toBe(true);
@@ -156,6 +156,12 @@ describe('worker configuration', () => {
         LOG_LEVEL: 'debug',
         OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
         OTEL_SERVICE_NAME: 'jobs',
+        SMTP_HOST: 'mail.example.test',
+        SMTP_FROM: 'jobs@example.test',
+        SMTP_USER: 'mailer',
+        SMTP_PASSWORD: 'smtp-secret',
+        JOBS_EMAIL_QUEUE_PROCESSING_INTERVAL_SECONDS: '5',
+        JOBS_LOG_CLEANUP_RETENTION_DAYS: '10',
       },
     });
     expect(configuration.mongodb.database).toBe('jobs_db');
@@ -169,11 +175,22 @@ describe('worker configuration', () => {
     expect(configuration.shutdownDeadlineMs).toBe(5000);
     expect(configuration.logLevel).toBe('debug');
     expect(configuration.telemetry).toMatchObject({ otlpEndpoint: 'http://127.0.0.1:4318', serviceName: 'jobs' });
+    expect(configuration.smtp).toMatchObject({ host: 'mail.example.test', port: 587, user: 'mailer' });
+    expect(configuration.jobs.emailQueue.processingIntervalSeconds).toBe(5);
+    expect(configuration.jobs.logCleanup.retentionDays).toBe(10);
+  });
+
+  it('requires SMTP only while the email queue job is enabled', () => {
+    const error = captureConfigurationError(() => loadWorkerConfiguration({ environment: {} }));
+    expect(error.problems.map((problem) => problem.key)).toEqual(['SMTP_HOST', 'SMTP_FROM']);
+    expect(loadWorkerConfiguration({ environment: { BACKGROUND_JOBS_ENABLED: 'false' } }).smtp).toBeUndefined();
+    const partial = captureConfigurationError(() => loadWorkerConfiguration({ environment: { SMTP_HOST: 'mail' } }));
+    expect(partial.problems.map((problem) => `${problem.key}: ${problem.message}`)).toEqual(['SMTP_FROM (smtp.from): required'.replace(' (smtp.from)', '')]);
   });
 
   it('reads ADMIN_PASSWORD_FILE as the seeder passwordFile setting, not as a file variant', () => {
     const configuration = loadWorkerConfiguration({
-      environment: { ADMIN_PASSWORD_FILE: '/run/secrets/admin_password' },
+      environment: { ADMIN_PASSWORD_FILE: '/run/secrets/admin_password', JOBS_EMAIL_QUEUE_ENABLED: 'false' },
     });
     expect(configuration.adminSeeder.passwordFile).toBe('/run/secrets/admin_password');
     expect(configuration.adminSeeder.password).toBeUndefined();
@@ -185,11 +202,11 @@ describe('worker configuration', () => {
       file,
       JSON.stringify({ mongodb: { database: 'from_file' }, http: { port: 9000 }, jobs: { ipAnonymization: { intervalDays: 3 } } }),
     );
-    const configuration = loadWorkerConfiguration({ configFile: file, environment: { HTTP_PORT: '9100' } });
+    const configuration = loadWorkerConfiguration({ configFile: file, environment: { HTTP_PORT: '9100', JOBS_EMAIL_QUEUE_ENABLED: 'false' } });
     expect(configuration.mongodb.database).toBe('from_file');
     expect(configuration.http.port).toBe(9100);
     expect(configuration.jobs.ipAnonymization.intervalDays).toBe(3);
-    const viaEnvironment = loadWorkerConfiguration({ environment: { WORKER_CONFIG_FILE: file } });
+    const viaEnvironment = loadWorkerConfiguration({ environment: { WORKER_CONFIG_FILE: file, JOBS_EMAIL_QUEUE_ENABLED: 'false' } });
     expect(viaEnvironment.http.port).toBe(9000);
   });
 
@@ -203,7 +220,9 @@ describe('worker configuration', () => {
       [notJson, 'not valid JSON'],
       [arrayFile, 'JSON object'],
     ] as const) {
-      const error = captureConfigurationError(() => loadWorkerConfiguration({ configFile: path, environment: {} }));
+      const error = captureConfigurationError(() =>
+        loadWorkerConfiguration({ configFile: path, environment: { JOBS_EMAIL_QUEUE_ENABLED: 'false' } }),
+      );
       expect(error.problems[0]?.key).toBe('WORKER_CONFIG_FILE');
       expect(error.message).toContain(reason);
     }
@@ -225,6 +244,9 @@ describe('worker configuration', () => {
           ADMIN_EMAIL: 'not-an-email',
           ADMIN_PASSWORD: 'hunter2',
           ADMIN_PASSWORD_FILE: '/run/secrets/pw',
+          SMTP_HOST: 'mail',
+          SMTP_FROM: 'jobs@example.test',
+          SMTP_PASSWORD: 'hunter2',
         },
       }),
     );
@@ -242,15 +264,16 @@ describe('worker configuration', () => {
         'MONGODB_URI',
         'OTEL_EXPORTER_OTLP_ENDPOINT',
         'SHUTDOWN_DEADLINE_MS',
+        'SMTP_PASSWORD',
       ].sort(),
     );
-    expect(error.message).toMatch(/^Invalid worker configuration \(11 problems\):/u);
+    expect(error.message).toMatch(/^Invalid worker configuration \(12 problems\):/u);
     expect(error.message).toContain('JOBS_REFRESH_TOKEN_CLEANUP_INTERVAL_HOURS (jobs.refreshTokenCleanup.intervalHours): must be >= 1');
     expect(error.message).not.toContain('hunter2');
   });
 
   it('names a single problem in the singular', () => {
-    const error = captureConfigurationError(() => loadWorkerConfiguration({ environment: { HTTP_PORT: 'x' } }));
+    const error = captureConfigurationError(() => loadWorkerConfiguration({ environment: { HTTP_PORT: 'x', JOBS_EMAIL_QUEUE_ENABLED: 'false' } }));
     expect(error.message).toMatch(/^Invalid worker configuration \(1 problem\):\n {2}- HTTP_PORT \(http\.port\): /u);
   });
 });

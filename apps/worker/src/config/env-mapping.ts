@@ -22,6 +22,8 @@ export interface SettingsSection {
   readonly schema: z.ZodObject;
   /** One line for the reference table. */
   readonly description: string;
+  /** The whole section may be absent (its own required fields are then not required). */
+  readonly optional?: boolean;
   /** Worker-owned variables under the same prefix (e.g. an interval override). */
   readonly extraKeys?: readonly SectionExtraKey[];
 }

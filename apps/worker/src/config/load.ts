@@ -49,6 +49,8 @@ export interface LoadConfigurationOptions<TSchema extends z.ZodObject> {
   readonly configFile?: string | undefined;
   readonly sections: readonly SettingsSection[];
   readonly schema: TSchema;
+  /** Checks across sections, run on the merged raw values whatever the schema found. */
+  readonly crossChecks?: (values: Readonly<Record<string, unknown>>) => ConfigurationProblem[];
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -71,7 +73,11 @@ export function deepMerge(
 /** The single schema: the worker's settings plus every section schema at its path. */
 export function buildConfigurationSchema(sections: readonly SettingsSection[]): z.ZodObject {
   const nested: Record<string, unknown> = {};
-  for (const section of sections) setAtPath(nested, section.path, section.schema.prefault({}));
+  for (const section of sections) setAtPath(
+      nested,
+      section.path,
+      section.optional === true ? section.schema.optional() : section.schema.prefault({}),
+    );
   const toSchema = (node: Record<string, unknown>): z.ZodObject =>
     z.object(
       Object.fromEntries(
@@ -131,6 +137,7 @@ export function loadConfiguration<TSchema extends z.ZodObject>(
     problems.push({ key: problem.key, path: problem.key, message: problem.message });
   }
   const merged = deepMerge(fileValues, fromEnvironment.values);
+  problems.push(...(options.crossChecks?.(merged) ?? []));
   const result = options.schema.safeParse(merged);
   if (!result.success) {
     const names = environmentNameByPath(options.sections);
@@ -153,7 +160,7 @@ function describeIssue(issue: z.core.$ZodIssue, missing: boolean): string {
   return issue.message;
 }
 
-function valueAtPath(root: unknown, path: readonly PropertyKey[]): unknown {
+export function valueAtPath(root: unknown, path: readonly PropertyKey[]): unknown {
   let current: unknown = root;
   for (const segment of path) {
     if (typeof current !== 'object' || current === null) return undefined;

@@ -7,12 +7,20 @@ import {
   ipAnonymizationSettingsSchema,
   refreshTokenCleanupSettingsSchema,
 } from '@app/identity';
+import { logCleanupSettingsSchema } from '@app/logging';
+import { emailQueueSettingsSchema, smtpSettingsSchema } from '@app/notifications';
 import { z } from 'zod';
 import type { SettingsSection } from './env-mapping.js';
-import { buildConfigurationSchema, loadConfiguration, type Environment } from './load.js';
+import {
+  buildConfigurationSchema,
+  loadConfiguration,
+  valueAtPath,
+  type ConfigurationProblem,
+  type Environment,
+} from './load.js';
 
 /** Configuration keys of the recurring jobs, in display order. */
-export const jobSectionKeys = ['refreshTokenCleanup', 'ipAnonymization'] as const;
+export const jobSectionKeys = ['refreshTokenCleanup', 'ipAnonymization', 'emailQueue', 'logCleanup'] as const;
 export type JobSectionKey = (typeof jobSectionKeys)[number];
 
 function intervalOverride(jobKey: JobSectionKey): SettingsSection['extraKeys'] {
@@ -41,6 +49,27 @@ export const settingsSections: readonly SettingsSection[] = [
     schema: ipAnonymizationSettingsSchema,
     description: 'IpAnonymizationJob (@app/identity): clears old last-login IPs.',
     extraKeys: intervalOverride('ipAnonymization'),
+  },
+  {
+    path: 'jobs.emailQueue',
+    environmentPrefix: 'JOBS_EMAIL_QUEUE_',
+    schema: emailQueueSettingsSchema,
+    description: 'EmailQueueProcessJob (@app/notifications): sends queued emails over SMTP.',
+    extraKeys: intervalOverride('emailQueue'),
+  },
+  {
+    path: 'jobs.logCleanup',
+    environmentPrefix: 'JOBS_LOG_CLEANUP_',
+    schema: logCleanupSettingsSchema,
+    description: 'LogCleanupJob (@app/logging): deletes old log entries, log files and job history.',
+    extraKeys: intervalOverride('logCleanup'),
+  },
+  {
+    path: 'smtp',
+    environmentPrefix: 'SMTP_',
+    schema: smtpSettingsSchema,
+    description: 'SMTP server of the email queue (@app/notifications). Required while the email job is enabled.',
+    optional: true,
   },
   {
     path: 'adminSeeder',
@@ -77,7 +106,10 @@ export interface WorkerConfiguration extends z.output<typeof workerConfiguration
   readonly jobs: {
     readonly refreshTokenCleanup: z.output<typeof refreshTokenCleanupSettingsSchema>;
     readonly ipAnonymization: z.output<typeof ipAnonymizationSettingsSchema>;
+    readonly emailQueue: z.output<typeof emailQueueSettingsSchema>;
+    readonly logCleanup: z.output<typeof logCleanupSettingsSchema>;
   };
+  readonly smtp?: z.output<typeof smtpSettingsSchema> | undefined;
   readonly adminSeeder: z.output<typeof adminSeederSettingsSchema>;
   readonly intervalOverridesMs: Partial<Record<JobSectionKey, number>>;
 }
@@ -94,5 +126,18 @@ export function loadWorkerConfiguration(options: LoadWorkerConfigurationOptions 
     configFile: options.configFile,
     sections: settingsSections,
     schema: workerConfigurationSchema,
+    crossChecks: requireSmtpForEmailJob,
   }) as WorkerConfiguration;
+}
+
+/** SMTP is required only while the email queue job would be scheduled. */
+function requireSmtpForEmailJob(values: Readonly<Record<string, unknown>>): ConfigurationProblem[] {
+  const jobsEnabled = valueAtPath(values, ['backgroundJobsEnabled']) !== false;
+  const emailEnabled = valueAtPath(values, ['jobs', 'emailQueue', 'enabled']) !== false;
+  if (!jobsEnabled || !emailEnabled || valueAtPath(values, ['smtp']) !== undefined) return [];
+  const reason = 'required while the email queue job is enabled (or set JOBS_EMAIL_QUEUE_ENABLED=false)';
+  return [
+    { key: 'SMTP_HOST', path: 'smtp.host', message: reason },
+    { key: 'SMTP_FROM', path: 'smtp.from', message: reason },
+  ];
 }
