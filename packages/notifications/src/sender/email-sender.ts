@@ -58,9 +58,6 @@ const transientCodes = new Set([
   'ETLS',
   'EREQUIRETLS',
   'EPROTOCOL',
-  'EAUTH',
-  'ENOAUTH',
-  'EOAUTH2',
   'EMAXLIMIT',
   'EPROXY',
   'ECONFIG',
@@ -72,6 +69,12 @@ const transientCodes = new Set([
   'EHOSTUNREACH',
   'ENETUNREACH',
 ]);
+
+/**
+ * Authentication failures: the sender's configuration is wrong, not the message. Transient
+ * whatever the reply (535 included), so a bad password does not kill the whole queue.
+ */
+const authenticationCodes = new Set(['EAUTH', 'ENOAUTH', 'EOAUTH2']);
 
 /** Failures of the message itself: retrying sends the same bad message. */
 const permanentCodes = new Set(['EENVELOPE', 'EMESSAGE', 'EMAXRECIPIENTS', 'EFILEACCESS', 'EURLACCESS']);
@@ -86,22 +89,24 @@ function readProperty(error: unknown, key: string): unknown {
  * Whether a send failure is worth retrying.
  *
  * 1. An {@link EmailSendError} keeps its `kind`.
- * 2. An SMTP reply code decides when present (RFC 5321): 4xx transient, 5xx permanent
+ * 2. Authentication failures (`EAUTH`, `ENOAUTH`, `EOAUTH2`) are transient, even with a
+ *    5xx reply such as 535: the configuration is wrong, not the message.
+ * 3. An SMTP reply code decides when present (RFC 5321): 4xx transient, 5xx permanent
  *    (550 mailbox unavailable, 553 bad address, 554 rejected) — except 503 "bad sequence
  *    of commands", a session state problem that a new connection clears.
- * 3. Then the transport code: connection, timeout, TLS, DNS and authentication failures
- *    are transient (authentication is the server's configuration, not the message's
- *    fault); envelope/message errors such as a rejected address are permanent.
- * 4. Anything else is transient: the attempt limit still bounds it.
+ * 4. Then the transport code: connection, timeout, TLS and DNS failures are transient;
+ *    envelope/message errors such as a rejected address are permanent.
+ * 5. Anything else is transient: the attempt limit still bounds it.
  */
 export function classifyEmailSendError(error: unknown): EmailFailureKind {
   if (error instanceof EmailSendError) return error.kind;
+  const code = readProperty(error, 'code');
+  if (typeof code === 'string' && authenticationCodes.has(code)) return 'transient';
   const responseCode = readProperty(error, 'responseCode');
   if (typeof responseCode === 'number' && responseCode >= 400 && responseCode < 600) {
     if (responseCode >= 500 && responseCode !== 503) return 'permanent';
     return 'transient';
   }
-  const code = readProperty(error, 'code');
   if (typeof code === 'string') {
     if (permanentCodes.has(code)) return 'permanent';
     if (transientCodes.has(code)) return 'transient';

@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import {
+  emailQueueSettingsSchema,
+  parseEmailQueueSettings,
+  parseSmtpSettings,
+  smtpSettingsSchema,
+  ValidationError,
+} from '../src/index.js';
+
+describe('parseEmailQueueSettings', () => {
+  it('fills every default', () => {
+    expect(parseEmailQueueSettings({})).toEqual({
+      enabled: true,
+      processingIntervalSeconds: 10,
+      batchSize: 50,
+      concurrency: 5,
+      maxAttempts: 5,
+      initialRetryDelaySeconds: 30,
+      maxRetryDelaySeconds: 3600,
+      sendingLeaseSeconds: 300,
+    });
+    expect(parseEmailQueueSettings(undefined).batchSize).toBe(50);
+  });
+
+  it('names every bad key and the reason', () => {
+    const error = (() => {
+      try {
+        parseEmailQueueSettings({ batchSize: 0, concurrency: 1.5, enabled: 'yes', bogus: 1 });
+      } catch (caught) {
+        return caught;
+      }
+      return null;
+    })();
+    expect(error).toBeInstanceOf(ValidationError);
+    const issues = (error as ValidationError).issues;
+    expect(issues).toContainEqual({ field: 'batchSize', reason: 'must be at least 1' });
+    expect(issues).toContainEqual({ field: 'concurrency', reason: 'must be an integer' });
+    expect(issues).toContainEqual({ field: 'enabled', reason: 'must be a boolean' });
+    expect((error as Error).message).toMatch(/^invalid email queue settings: /u);
+    expect((error as Error).message).toContain('bogus');
+  });
+
+  it('requires maxRetryDelaySeconds >= initialRetryDelaySeconds', () => {
+    expect(() =>
+      parseEmailQueueSettings({ initialRetryDelaySeconds: 60, maxRetryDelaySeconds: 10 }),
+    ).toThrow('maxRetryDelaySeconds: must be at least initialRetryDelaySeconds');
+  });
+
+  it('is embeddable: the schema is a zod schema', () => {
+    expect(emailQueueSettingsSchema.safeParse({ batchSize: 7 }).success).toBe(true);
+  });
+});
+
+describe('parseSmtpSettings', () => {
+  it('fills defaults', () => {
+    expect(parseSmtpSettings({ host: 'smtp.example.org', from: 'app@example.org' })).toEqual({
+      host: 'smtp.example.org',
+      port: 587,
+      secure: false,
+      requireTls: false,
+      rejectUnauthorized: true,
+      from: 'app@example.org',
+      maxConnections: 5,
+      connectionTimeoutMs: 10_000,
+    });
+  });
+
+  it('names each bad key', () => {
+    expect(() => parseSmtpSettings({ host: ' ', port: 70_000, from: 'nope' })).toThrow(
+      'invalid SMTP settings: host: must not be empty; port: must be between 1 and 65535; from: must be an email address',
+    );
+    expect(() => parseSmtpSettings(null)).toThrow(/host: must be a string/u);
+  });
+
+  it('never echoes the password', () => {
+    const secret = 'S3cr3t-Pa55word!';
+    const messages: string[] = [];
+    for (const input of [
+      { host: 'smtp', from: 'a@example.org', password: secret },
+      { host: 'smtp', from: 'a@example.org', user: 'mailer', password: secret, port: 'x' },
+    ]) {
+      try {
+        parseSmtpSettings(input);
+      } catch (error) {
+        messages.push((error as Error).message);
+      }
+    }
+    expect(messages).toEqual([
+      'invalid SMTP settings: password: user and password must be given together',
+      'invalid SMTP settings: port: must be a number',
+    ]);
+    expect(messages.join('\n')).not.toContain(secret);
+    expect(() => parseSmtpSettings({ host: 'smtp', from: 'a@example.org', password: 42 })).toThrow(
+      'password: must be a string',
+    );
+  });
+
+  it('accepts user and password together', () => {
+    const parsed = smtpSettingsSchema.parse({
+      host: 'smtp',
+      from: 'a@example.org',
+      user: 'mailer',
+      password: 'pw',
+      secure: true,
+    });
+    expect(parsed.user).toBe('mailer');
+    expect(parsed.secure).toBe(true);
+  });
+});
