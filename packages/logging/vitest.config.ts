@@ -1,3 +1,6 @@
 import { createVitestConfig } from '@app/vitest-config';
 
-export default createVitestConfig({ database: true });
+export default createVitestConfig({
+  database: true,
+  coverage: { include: ['src/**/*.ts'], lines: 90, branches: 90 },
+});

@@ -1,0 +1,342 @@
+import { testDatabaseName, testMongoUri } from '@app/mongo-local/testing';
+import type { JobRunLedger } from '@app/shared-jobs';
+import { FakeClock } from '@app/shared-jobs/testing';
+import { lstat, lutimes, mkdir, mkdtemp, readFile, readdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mongoose, { type Connection } from 'mongoose';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  createLogCleanupJob,
+  ensureLogEntryIndexes,
+  getLogEntryModel,
+  MongooseJobRunLedger,
+  parseLogCleanupSettings,
+  pruneJobRunHistory,
+  type LogCleanupSettingsInput,
+} from '../src/index.js';
+import { deleteLogFilesBefore } from '../src/jobs/delete-log-files.js';
+import { createTestJobContext } from './support/job-context.js';
+
+const dayMs = 24 * 60 * 60 * 1000;
+const now = new Date('2026-03-01T12:00:00.000Z');
+/** retentionDays 30 everywhere below. */
+const cutoff = new Date(now.getTime() - 30 * dayMs);
+
+let connection: Connection;
+const temporaryDirectories: string[] = [];
+
+beforeAll(async () => {
+  connection = await mongoose
+    .createConnection(testMongoUri(), { dbName: testDatabaseName() })
+    .asPromise();
+  await ensureLogEntryIndexes(connection);
+  await new MongooseJobRunLedger(connection).ensureIndexes();
+});
+
+afterAll(async () => {
+  await connection.dropDatabase();
+  await connection.close();
+});
+
+beforeEach(async () => {
+  await getLogEntryModel(connection).deleteMany({});
+  await connection.collection('job_runs').deleteMany({});
+});
+
+afterEach(async () => {
+  await Promise.all(
+    temporaryDirectories.splice(0).map((directory) => rm(directory, { recursive: true, force: true })),
+  );
+});
+
+async function temporaryDirectory(label: string): Promise<string> {
+  const directory = await mkdtemp(join(tmpdir(), `logging-${label}-`));
+  temporaryDirectories.push(directory);
+  return directory;
+}
+
+function cleanupJob(settings: LogCleanupSettingsInput) {
+  return createLogCleanupJob({
+    connection,
+    settings: parseLogCleanupSettings({ retentionDays: 30, ...settings }),
+  });
+}
+
+async function insertEntries(label: string, timestamp: Date, count: number): Promise<void> {
+  await getLogEntryModel(connection).insertMany(
+    Array.from({ length: count }, (_, index) => ({
+      timestamp,
+      level: 'info' as const,
+      message: `${label} ${index}`,
+      source: 'test',
+    })),
+  );
+}
+
+async function remainingMessages(): Promise<string[]> {
+  const entries = await getLogEntryModel(connection).find({}, { message: 1 }).lean().exec();
+  return entries.map((entry) => entry.message).sort();
+}
+
+async function writeFileAged(path: string, modifiedAt: Date, content = 'line\n'): Promise<void> {
+  await writeFile(path, content);
+  await utimes(path, modifiedAt, modifiedAt);
+}
+
+describe('LogCleanupJob: database log entries', () => {
+  it('is named LogCleanupJob and runs every intervalHours', () => {
+    const job = cleanupJob({ intervalHours: 6 });
+    expect(job.name).toBe('LogCleanupJob');
+    expect(job.intervalMs).toBe(6 * 60 * 60 * 1000);
+  });
+
+  it('deletes entries older than the cutoff in batches; the one exactly at the cutoff stays', async () => {
+    await insertEntries('ancient', new Date(cutoff.getTime() - 400 * dayMs), 4);
+    await insertEntries('just-older', new Date(cutoff.getTime() - 1), 3);
+    await insertEntries('at-cutoff', cutoff, 1);
+    await insertEntries('just-newer', new Date(cutoff.getTime() + 1), 1);
+    await insertEntries('recent', now, 2);
+    const context = createTestJobContext(new FakeClock(now));
+
+    const result = await cleanupJob({ batchSize: 3 }).run(context);
+
+    expect(result).toEqual({
+      deletedLogEntries: 7,
+      deletedLogFiles: 0,
+      skippedLogFiles: 0,
+      deletedJobRuns: 0,
+    });
+    expect(await remainingMessages()).toEqual(['at-cutoff 0', 'just-newer 0', 'recent 0', 'recent 1']);
+    // 7 entries in batches of 3: 3, 6, 7.
+    expect(context.progressReports.map((progress) => progress.completed)).toEqual([3, 6, 7]);
+    expect(context.logLines).toContainEqual(
+      expect.objectContaining({ level: 'info', message: 'log cleanup completed' }),
+    );
+  });
+
+  it('deletes an exact multiple of the batch size and stops on the empty batch', async () => {
+    await insertEntries('old', new Date(cutoff.getTime() - dayMs), 6);
+    const context = createTestJobContext(new FakeClock(now));
+    expect((await cleanupJob({ batchSize: 3 }).run(context)).deletedLogEntries).toBe(6);
+    expect(await remainingMessages()).toEqual([]);
+  });
+
+  it('is idempotent: a second run deletes nothing', async () => {
+    await insertEntries('old', new Date(cutoff.getTime() - dayMs), 5);
+    await insertEntries('recent', now, 1);
+    const job = cleanupJob({ batchSize: 2 });
+    expect((await job.run(createTestJobContext(new FakeClock(now)))).deletedLogEntries).toBe(5);
+    const second = await job.run(createTestJobContext(new FakeClock(now)));
+    expect(second.deletedLogEntries).toBe(0);
+    expect(await remainingMessages()).toEqual(['recent 0']);
+  });
+
+  it('computes the cutoff from the context clock, not the wall clock', async () => {
+    await insertEntries('old-for-2026', new Date(cutoff.getTime() - dayMs), 2);
+    // Ten years earlier, those entries are in the future: nothing is old.
+    const pastClock = new FakeClock(new Date('2016-03-01T00:00:00.000Z'));
+    expect((await cleanupJob({}).run(createTestJobContext(pastClock))).deletedLogEntries).toBe(0);
+    expect(await remainingMessages()).toHaveLength(2);
+  });
+
+  it('stops between batches when the run is aborted, leaving the rest for the next run', async () => {
+    await insertEntries('old', new Date(cutoff.getTime() - dayMs), 5);
+    const context = createTestJobContext(new FakeClock(now), (_progress, runContext) => {
+      runContext.abortController.abort(new Error('draining for shutdown'));
+    });
+    await expect(cleanupJob({ batchSize: 2 }).run(context)).rejects.toThrow('draining for shutdown');
+    expect(await remainingMessages()).toHaveLength(3);
+    const resumed = await cleanupJob({ batchSize: 2 }).run(createTestJobContext(new FakeClock(now)));
+    expect(resumed.deletedLogEntries).toBe(3);
+  });
+
+  it('does nothing when disabled', async () => {
+    await insertEntries('old', new Date(cutoff.getTime() - dayMs), 2);
+    const context = createTestJobContext(new FakeClock(now));
+    expect(await cleanupJob({ enabled: false }).run(context)).toEqual({
+      deletedLogEntries: 0,
+      deletedLogFiles: 0,
+      skippedLogFiles: 0,
+      deletedJobRuns: 0,
+    });
+    expect(await remainingMessages()).toHaveLength(2);
+    expect(context.logLines.map((line) => line.message)).toEqual(['log cleanup is disabled']);
+  });
+
+  it('refuses settings it was given unparsed when they are invalid, naming the key', () => {
+    expect(() =>
+      createLogCleanupJob({
+        connection,
+        settings: { ...parseLogCleanupSettings({}), logFilePattern: '../*.log' },
+      }),
+    ).toThrow("logCleanup.logFilePattern: must not contain '..'");
+  });
+});
+
+describe('LogCleanupJob: job run history', () => {
+  async function finishedRun(ledger: JobRunLedger, jobName: string, finishedAt: Date): Promise<void> {
+    const claim = await ledger.claim({
+      jobName,
+      occurrenceAt: finishedAt,
+      attempt: 1,
+      instance: { hostName: 'test', processId: 1 },
+      startedAt: new Date(finishedAt.getTime() - 1000),
+      leaseExpiresAt: finishedAt,
+    });
+    if (!claim.claimed) throw new Error('expected a new claim');
+    await ledger.finish(claim.run.runId, { status: 'succeeded', finishedAt });
+  }
+
+  it('prunes finished runs older than jobHistoryRetentionDays and keeps running ones', async () => {
+    const ledger = new MongooseJobRunLedger(connection);
+    const historyCutoff = new Date(now.getTime() - 10 * dayMs);
+    await finishedRun(ledger, 'old', new Date(historyCutoff.getTime() - 1));
+    await finishedRun(ledger, 'at-cutoff', historyCutoff);
+    await finishedRun(ledger, 'recent', now);
+    await ledger.claim({
+      jobName: 'still-running',
+      occurrenceAt: new Date(0),
+      attempt: 1,
+      instance: { hostName: 'test', processId: 1 },
+      startedAt: new Date(0),
+      leaseExpiresAt: new Date(1000),
+    });
+    const job = cleanupJob({ jobHistoryRetentionDays: 10 });
+    expect((await job.run(createTestJobContext(new FakeClock(now)))).deletedJobRuns).toBe(1);
+    const remaining = (await ledger.listLatestRunPerJob()).map((run) => run.jobName);
+    expect(remaining).toEqual(['at-cutoff', 'recent', 'still-running']);
+    expect((await job.run(createTestJobContext(new FakeClock(now)))).deletedJobRuns).toBe(0);
+  });
+
+  it('pruneJobRunHistory rejects a retention that is not a positive integer', async () => {
+    const ledger = new MongooseJobRunLedger(connection);
+    await expect(
+      pruneJobRunHistory({ ledger, clock: new FakeClock(now), retentionDays: 0 }),
+    ).rejects.toThrow('retentionDays must be an integer >= 1, got 0');
+  });
+});
+
+describe('LogCleanupJob: log files', () => {
+  it('deletes old matching files only, skips and counts links and undeletable entries', async () => {
+    const logDirectory = await temporaryDirectory('logs');
+    const outsideDirectory = await temporaryDirectory('outside');
+    const old = new Date(cutoff.getTime() - 5 * dayMs);
+    await writeFileAged(join(logDirectory, 'app-1.log'), old);
+    await writeFileAged(join(logDirectory, 'app-2.log'), new Date(cutoff.getTime() - 1000));
+    await writeFileAged(join(logDirectory, 'at-cutoff.log'), cutoff);
+    await writeFileAged(join(logDirectory, 'recent.log'), now);
+    await writeFileAged(join(logDirectory, 'notes.txt'), old);
+    await writeFileAged(join(logDirectory, '.hidden.log'), old);
+    // Not traversed: a subdirectory's files stay even when they match.
+    await mkdir(join(logDirectory, 'nested'));
+    await writeFileAged(join(logDirectory, 'nested', 'deep.log'), old);
+    // A link to a file outside the directory: the link is skipped, its target survives.
+    const outsideTarget = join(outsideDirectory, 'precious.log');
+    await writeFileAged(outsideTarget, old, 'keep me\n');
+    await symlink(outsideTarget, join(logDirectory, 'escape.log'));
+    await lutimes(join(logDirectory, 'escape.log'), old, old);
+    // A directory matching the pattern: unlink cannot remove it (even as root): skipped.
+    await mkdir(join(logDirectory, 'archive.log'));
+    await writeFileAged(join(logDirectory, 'archive.log', 'inside.txt'), old);
+    await utimes(join(logDirectory, 'archive.log'), old, old);
+    await utimes(join(logDirectory, 'nested'), old, old);
+
+    const job = cleanupJob({ logDirectory });
+    const context = createTestJobContext(new FakeClock(now));
+    const result = await job.run(context);
+
+    expect(result).toEqual({
+      deletedLogEntries: 0,
+      deletedLogFiles: 2,
+      skippedLogFiles: 2,
+      deletedJobRuns: 0,
+    });
+    expect((await readdir(logDirectory)).sort()).toEqual([
+      '.hidden.log',
+      'archive.log',
+      'at-cutoff.log',
+      'escape.log',
+      'nested',
+      'notes.txt',
+      'recent.log',
+    ]);
+    expect(await readFile(outsideTarget, 'utf8')).toBe('keep me\n');
+    expect((await lstat(join(logDirectory, 'escape.log'))).isSymbolicLink()).toBe(true);
+    expect(await readdir(join(logDirectory, 'nested'))).toEqual(['deep.log']);
+    expect(await readdir(join(logDirectory, 'archive.log'))).toEqual(['inside.txt']);
+    const warnings = context.logLines.filter((line) => line.level === 'warn');
+    expect(warnings.map((line) => line.message).sort()).toEqual([
+      'could not delete a log file; skipped',
+      'skipped a symbolic link in the log directory',
+    ]);
+    expect(warnings.find((line) => line.message.startsWith('could not'))?.fields).toEqual({
+      file: join(logDirectory, 'archive.log'),
+      code: expect.stringMatching(/^(EISDIR|EPERM)$/u) as unknown,
+    });
+
+    const second = await job.run(createTestJobContext(new FakeClock(now)));
+    expect(second).toMatchObject({ deletedLogFiles: 0, skippedLogFiles: 2 });
+  });
+
+  it('matches the configured pattern with glob syntax', async () => {
+    const logDirectory = await temporaryDirectory('pattern');
+    const old = new Date(cutoff.getTime() - dayMs);
+    for (const name of ['worker-1.txt', 'worker-2.log', 'api-1.txt', 'worker.json']) {
+      await writeFileAged(join(logDirectory, name), old);
+    }
+    const result = await cleanupJob({ logDirectory, logFilePattern: 'worker-*.{txt,log}' }).run(
+      createTestJobContext(new FakeClock(now)),
+    );
+    expect(result.deletedLogFiles).toBe(2);
+    expect((await readdir(logDirectory)).sort()).toEqual(['api-1.txt', 'worker.json']);
+  });
+
+  it('cleans nothing and logs it when the log directory does not exist', async () => {
+    const parent = await temporaryDirectory('missing');
+    const context = createTestJobContext(new FakeClock(now));
+    const result = await cleanupJob({ logDirectory: join(parent, 'absent') }).run(context);
+    expect(result).toMatchObject({ deletedLogFiles: 0, skippedLogFiles: 0 });
+    expect(context.logLines).toContainEqual(
+      expect.objectContaining({ message: 'log directory does not exist: no log files to clean' }),
+    );
+  });
+
+  it('fails with the file system error when logDirectory is not a directory', async () => {
+    const parent = await temporaryDirectory('not-a-directory');
+    const filePath = join(parent, 'plain-file');
+    await writeFile(filePath, 'x');
+    await expect(
+      cleanupJob({ logDirectory: filePath }).run(createTestJobContext(new FakeClock(now))),
+    ).rejects.toMatchObject({ code: 'ENOTDIR' });
+  });
+
+  it('reports progress through a large directory and stops when aborted', async () => {
+    const logDirectory = await temporaryDirectory('many');
+    const old = new Date(cutoff.getTime() - dayMs);
+    for (let index = 0; index < 1200; index += 1) {
+      await writeFileAged(join(logDirectory, `file-${index}.log`), old);
+    }
+    const context = createTestJobContext(new FakeClock(now), (progress, runContext) => {
+      if (progress.message === 'log directory entries examined') runContext.abortController.abort();
+    });
+    await expect(cleanupJob({ logDirectory }).run(context)).rejects.toThrow(/abort/iu);
+    expect(context.progressReports).toContainEqual({
+      completed: 500,
+      message: 'log directory entries examined',
+    });
+    const left = (await readdir(logDirectory)).length;
+    expect(left).toBeGreaterThanOrEqual(700);
+    expect(left).toBeLessThan(1200);
+    const resumed = await cleanupJob({ logDirectory }).run(createTestJobContext(new FakeClock(now)));
+    expect(resumed.deletedLogFiles).toBe(left);
+    expect(await readdir(logDirectory)).toEqual([]);
+  });
+
+  it('refuses an unsafe pattern even when called directly', async () => {
+    const logDirectory = await temporaryDirectory('direct');
+    await expect(
+      deleteLogFilesBefore(logDirectory, '../*', cutoff, createTestJobContext(new FakeClock(now))),
+    ).rejects.toThrow("logFilePattern must not contain '..'");
+  });
+});
