@@ -311,7 +311,7 @@ async function processOne(
       await recordFailure(options, context, item, error, result);
       return;
     }
-    await getEmailQueueModel(options.connection).updateOne(
+    const marked = await getEmailQueueModel(options.connection).updateOne(
       { _id: entry._id, claimToken: item.claimToken },
       {
         $set: {
@@ -324,6 +324,14 @@ async function processOne(
       },
     );
     result.sent += 1;
+    if (marked.matchedCount === 0) {
+      // Our lease expired and another worker took the entry over (or it was deleted):
+      // it may be sent again. The lease must exceed the longest send.
+      context.logger.warn('email sent but the entry was no longer ours to mark', {
+        emailId,
+        messageId: sentMessageId,
+      });
+    }
   } catch (error) {
     // A database failure on one entry: it stays `sending` and its lease will expire.
     context.logger.error('email queue entry could not be processed', {

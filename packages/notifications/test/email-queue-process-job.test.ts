@@ -1,0 +1,452 @@
+import { FakeClock } from '@app/shared-jobs/testing';
+import { testDatabaseName, testMongoUri } from '@app/mongo-local/testing';
+import mongoose, { Types, type Connection } from 'mongoose';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  countQueuedEmails,
+  createEmailQueueProcessJob,
+  createSmtpEmailSender,
+  emailQueueIdHeader,
+  emailQueueProcessJobName,
+  enqueueEmail,
+  ensureNotificationIndexes,
+  getEmailQueueModel,
+  getEmailSendClaimModel,
+  parseEmailQueueSettings,
+  parseSmtpSettings,
+  sendClaimRetentionMs,
+  type EmailQueueSettingsInput,
+  type EmailSender,
+  type SmtpEmailSender,
+} from '../src/index.js';
+import { createTestJobContext } from './support/job-context.js';
+import { headerValues, startSmtpSink, type SmtpSink, type SmtpSinkOptions } from './support/smtp-sink.js';
+
+let connection: Connection;
+const cleanups: (() => Promise<void> | void)[] = [];
+
+beforeAll(async () => {
+  connection = await mongoose.createConnection(testMongoUri(), { dbName: testDatabaseName() }).asPromise();
+  await ensureNotificationIndexes(connection);
+});
+
+afterAll(async () => {
+  await connection.close();
+});
+
+beforeEach(async () => {
+  await getEmailQueueModel(connection).deleteMany({});
+  await getEmailSendClaimModel(connection).deleteMany({});
+});
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function startSink(options: SmtpSinkOptions = {}): Promise<{ sink: SmtpSink; sender: SmtpEmailSender }> {
+  const sink = await startSmtpSink(options);
+  cleanups.push(() => sink.close());
+  const sender = createSmtpEmailSender(
+    parseSmtpSettings({ host: '127.0.0.1', port: sink.port, from: 'app@example.org', maxConnections: 3 }),
+  );
+  cleanups.push(() => sender.close());
+  return { sink, sender };
+}
+
+function jobWith(sender: EmailSender, settings: EmailQueueSettingsInput = {}, target: Connection = connection) {
+  return createEmailQueueProcessJob({
+    connection: target,
+    sender,
+    settings: parseEmailQueueSettings({ concurrency: 3, ...settings }),
+    messageIdDomain: 'queue.example.org',
+  });
+}
+
+async function enqueueNumbered(count: number, now: Date): Promise<string[]> {
+  const ids: string[] = [];
+  for (let index = 0; index < count; index += 1) {
+    const { id } = await enqueueEmail(
+      connection,
+      {
+        to: [`user${index}@example.org`],
+        cc: index === 0 ? ['copy@example.org'] : undefined,
+        subject: `Message ${index}`,
+        text: `Body ${index}`,
+        html: `<p>Body ${index}</p>`,
+      },
+      { now },
+    );
+    ids.push(id);
+  }
+  return ids;
+}
+
+async function entry(id: string) {
+  const stored = await getEmailQueueModel(connection).findById(id).lean();
+  if (stored === null) throw new Error(`entry ${id} is missing`);
+  return stored;
+}
+
+describe('EmailQueueProcessJob', () => {
+  it('is named and scheduled from its settings', async () => {
+    const { sender } = await startSink();
+    const job = jobWith(sender, { processingIntervalSeconds: 15, sendingLeaseSeconds: 120 });
+    expect(job.name).toBe(emailQueueProcessJobName);
+    expect(job.intervalMs).toBe(15_000);
+    expect(job.lockLifetimeMs).toBe(120_000);
+  });
+
+  it('delivers a batch once, marks each sent with its message id, and sends nothing more later', async () => {
+    const { sink, sender } = await startSink();
+    const clock = new FakeClock();
+    const ids = await enqueueNumbered(7, clock.now());
+    const job = jobWith(sender);
+    const context = createTestJobContext(clock);
+
+    expect(await job.run(context)).toEqual({ sent: 7, retried: 0, dead: 0 });
+    await sink.waitForMessages(7);
+    expect(sink.messages).toHaveLength(7);
+    const bySubject = new Map(sink.messages.map((message) => [message.subject, message]));
+    for (const [index, id] of ids.entries()) {
+      const message = bySubject.get(`Message ${index}`);
+      expect(message?.to).toMatchObject({ text: `user${index}@example.org` });
+      expect(message?.text?.trim()).toBe(`Body ${index}`);
+      expect(String(message?.html).trim()).toBe(`<p>Body ${index}</p>`);
+      expect(message?.headers.get(emailQueueIdHeader.toLowerCase())).toBe(id);
+      const stored = await entry(id);
+      expect(stored.status).toBe('sent');
+      expect(stored.attempts).toBe(1);
+      expect(stored.smtpMessageId).toBe(`<${id}@queue.example.org>`);
+      expect(message?.messageId).toBe(stored.smtpMessageId);
+      expect(stored.smtpResponse).toMatch(/^250/u);
+      expect(stored.sentAt).toEqual(clock.now());
+      expect(stored.leaseExpiresAt).toBeUndefined();
+    }
+    expect(bySubject.get('Message 0')?.cc).toMatchObject({ text: 'copy@example.org' });
+    expect(context.progress.at(-1)).toEqual({ completed: 7, total: 7 });
+
+    clock.advance(3_600_000);
+    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 0, retried: 0, dead: 0 });
+    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 0, retried: 0, dead: 0 });
+    expect(sink.dataCommands()).toBe(7);
+    expect(await countQueuedEmails(connection)).toEqual({ pending: 0, sending: 0, sent: 7, failed: 0, dead: 0 });
+  });
+
+  it('takes at most batchSize entries, oldest due first, and leaves future ones alone', async () => {
+    const { sink, sender } = await startSink();
+    const clock = new FakeClock();
+    const ids = await enqueueNumbered(5, clock.now());
+    await enqueueEmail(
+      connection,
+      { to: ['later@example.org'], subject: 'Later', text: 'x', sendAfter: new Date(clock.now().getTime() + 60_000) },
+      { now: clock.now() },
+    );
+    const job = jobWith(sender, { batchSize: 2 });
+    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 2, retried: 0, dead: 0 });
+    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 2, retried: 0, dead: 0 });
+    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 1, retried: 0, dead: 0 });
+    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 0, retried: 0, dead: 0 });
+    await sink.waitForMessages(5);
+    expect(headerValues(sink, emailQueueIdHeader).sort()).toEqual([...ids].sort());
+    clock.advance(60_000);
+    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 1, retried: 0, dead: 0 });
+  });
+
+  it('421 then 250: one retry with a later nextAttemptAt, then one delivery', async () => {
+    const { sink, sender } = await startSink({
+      onMessage: (dataIndex) => (dataIndex === 0 ? { responseCode: 421, message: 'Service busy, try later' } : null),
+    });
+    const clock = new FakeClock();
+    const [id = ''] = await enqueueNumbered(1, clock.now());
+    const job = jobWith(sender, { initialRetryDelaySeconds: 30, maxRetryDelaySeconds: 600 });
+
+    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 0, retried: 1, dead: 0 });
+    const retried = await entry(id);
+    expect(retried.status).toBe('pending');
+    expect(retried.attempts).toBe(1);
+    expect(retried.lastError).toMatch(/^transient failure on attempt 1\/5: .*421/u);
+    const delayMs = retried.nextAttemptAt.getTime() - clock.now().getTime();
+    expect(delayMs).toBeGreaterThanOrEqual(15_000);
+    expect(delayMs).toBeLessThanOrEqual(30_000);
+
+    // Not due yet: nothing happens.
+    clock.advance(delayMs - 1);
+    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 0, retried: 0, dead: 0 });
+    clock.advance(1);
+    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 1, retried: 0, dead: 0 });
+    await sink.waitForMessages(1);
+    expect(sink.messages).toHaveLength(1);
+    expect(sink.dataCommands()).toBe(2);
+    const delivered = await entry(id);
+    expect(delivered.status).toBe('sent');
+    expect(delivered.attempts).toBe(2);
+    expect(sink.messages[0]?.messageId).toBe(`<${id}@queue.example.org>`);
+  });
+
+  it('550: dead with the reason, no retry', async () => {
+    const { sink, sender } = await startSink({
+      onRecipient: (address) =>
+        address === 'user1@example.org' ? { responseCode: 550, message: 'Mailbox unavailable' } : null,
+    });
+    const clock = new FakeClock();
+    const [good = '', bad = ''] = await enqueueNumbered(2, clock.now());
+    const job = jobWith(sender);
+    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 1, retried: 0, dead: 1 });
+    const dead = await entry(bad);
+    expect(dead.status).toBe('dead');
+    expect(dead.attempts).toBe(1);
+    expect(dead.lastError).toMatch(/^permanent failure on attempt 1\/5: .*550 Mailbox unavailable/u);
+    expect((await entry(good)).status).toBe('sent');
+    clock.advance(86_400_000);
+    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 0, retried: 0, dead: 0 });
+    await sink.waitForMessages(1);
+    expect(sink.messages.map((message) => message.subject)).toEqual(['Message 0']);
+  });
+
+  it('the last allowed attempt failing transiently marks the entry dead', async () => {
+    const { sink, sender } = await startSink({
+      onMessage: () => ({ responseCode: 451, message: 'Local error in processing' }),
+    });
+    const clock = new FakeClock();
+    const [id = ''] = await enqueueNumbered(1, clock.now());
+    const job = jobWith(sender, { maxAttempts: 3, initialRetryDelaySeconds: 10, maxRetryDelaySeconds: 20 });
+
+    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 0, retried: 1, dead: 0 });
+    clock.advance(20_000);
+    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 0, retried: 1, dead: 0 });
+    expect((await entry(id)).status).toBe('pending');
+    clock.advance(20_000);
+    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 0, retried: 0, dead: 1 });
+    const dead = await entry(id);
+    expect(dead.status).toBe('dead');
+    expect(dead.attempts).toBe(3);
+    expect(dead.lastError).toMatch(/^transient failure on attempt 3\/3: .*451/u);
+    clock.advance(3_600_000);
+    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 0, retried: 0, dead: 0 });
+    expect(sink.dataCommands()).toBe(3);
+  });
+
+  it('a crash between send and mark: the expired lease returns the entry and it is delivered again (at least once)', async () => {
+    const { sink, sender } = await startSink();
+    const clock = new FakeClock();
+    const [crashed = '', inFlight = ''] = await enqueueNumbered(2, clock.now());
+    const queue = getEmailQueueModel(connection);
+    // The crashed worker: it claimed attempt 1, the server accepted the message, then it died.
+    const leaseExpiresAt = new Date(clock.now().getTime() + 300_000);
+    for (const id of [crashed, inFlight]) {
+      await getEmailSendClaimModel(connection).create({
+        emailId: new Types.ObjectId(id),
+        attempt: 1,
+        claimToken: `dead-worker-${id}`,
+        claimedAt: clock.now(),
+      });
+      await queue.updateOne(
+        { _id: id },
+        { $set: { status: 'sending', attempts: 1, claimToken: `dead-worker-${id}`, leaseExpiresAt } },
+      );
+    }
+    await sender.send({
+      to: ['user0@example.org'],
+      subject: 'Message 0',
+      text: 'Body 0',
+      messageId: `<${crashed}@queue.example.org>`,
+      headers: { [emailQueueIdHeader]: crashed },
+    });
+    // Make only the first lease expire: the second worker is merely slow, not dead.
+    await queue.updateOne({ _id: crashed }, { $set: { leaseExpiresAt: new Date(clock.now().getTime() + 1000) } });
+
+    const job = jobWith(sender);
+    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 0, retried: 0, dead: 0 });
+    clock.advance(1000);
+    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 1, retried: 0, dead: 0 });
+    const recovered = await entry(crashed);
+    expect(recovered.status).toBe('sent');
+    expect(recovered.attempts).toBe(2);
+    expect((await entry(inFlight)).status).toBe('sending');
+
+    // At least once: the recipient got it twice, with the same Message-ID to deduplicate on.
+    await sink.waitForMessages(2);
+    expect(headerValues(sink, emailQueueIdHeader)).toEqual([crashed, crashed]);
+    expect(sink.messages.map((message) => message.messageId)).toEqual([
+      `<${crashed}@queue.example.org>`,
+      `<${crashed}@queue.example.org>`,
+    ]);
+  });
+
+  it('a crash during the last allowed attempt marks the entry dead without another send', async () => {
+    const { sink, sender } = await startSink();
+    const clock = new FakeClock();
+    const [id = ''] = await enqueueNumbered(1, clock.now());
+    await getEmailQueueModel(connection).updateOne(
+      { _id: id },
+      { $set: { status: 'sending', attempts: 2, claimToken: 'gone', leaseExpiresAt: clock.now() } },
+    );
+    const job = jobWith(sender, { maxAttempts: 2 });
+    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 0, retried: 0, dead: 1 });
+    const dead = await entry(id);
+    expect(dead.status).toBe('dead');
+    expect(dead.lastError).toMatch(/lease of attempt 2\/2 expired/u);
+    expect(sink.dataCommands()).toBe(0);
+  });
+
+  it('one bad entry does not stop the others', async () => {
+    const { sink, sender } = await startSink();
+    const clock = new FakeClock();
+    const queue = getEmailQueueModel(connection);
+    const [first = ''] = await enqueueNumbered(1, clock.now());
+    // Written by other means than enqueueEmail: invalid address, no body, null cc.
+    const inserted = await queue.collection.insertMany([
+      { to: ['not-an-address'], subject: 'Bad', text: 'x', status: 'pending', attempts: 0, nextAttemptAt: clock.now() },
+      { to: ['fine@example.org'], subject: 'No body', status: 'pending', attempts: 0, nextAttemptAt: clock.now() },
+      { to: ['ok@example.org'], cc: null, subject: 'Null cc', text: 'y', status: 'pending', nextAttemptAt: clock.now() },
+    ]);
+    const [badAddress, noBody, nullCc] = Object.values(inserted.insertedIds).map((id) => id.toHexString());
+    const [last = ''] = await enqueueNumbered(1, clock.now());
+
+    expect(await jobWith(sender).run(createTestJobContext(clock))).toEqual({ sent: 3, retried: 0, dead: 2 });
+    expect((await entry(badAddress ?? '')).lastError).toBe('invalid entry: to[0]: invalid email address');
+    expect((await entry(noBody ?? '')).lastError).toBe('invalid entry: text: text or html is required');
+    expect((await entry(nullCc ?? '')).status).toBe('sent');
+    expect((await entry(first)).status).toBe('sent');
+    expect((await entry(last)).status).toBe('sent');
+    await sink.waitForMessages(3);
+    expect(sink.messages.map((message) => message.subject).sort()).toEqual(['Message 0', 'Message 0', 'Null cc']);
+  });
+
+  it('a sender that throws on one entry and a vanished entry do not stop the batch', async () => {
+    const { sink, sender } = await startSink();
+    const clock = new FakeClock();
+    const ids = await enqueueNumbered(4, clock.now());
+    const flaky: EmailSender = {
+      send(message) {
+        if (message.subject === 'Message 1') return Promise.reject(new Error('adapter bug'));
+        if (message.subject === 'Message 2') {
+          // The entry vanishes under us: its result cannot be recorded.
+          return getEmailQueueModel(connection)
+            .deleteOne({ _id: ids[2] })
+            .then(() => sender.send(message));
+        }
+        return sender.send(message);
+      },
+    };
+    const context = createTestJobContext(clock);
+    const result = await jobWith(flaky, { concurrency: 1 }).run(context);
+    expect(result).toEqual({ sent: 3, retried: 1, dead: 0 });
+    expect(context.logs).toContainEqual({
+      level: 'warn',
+      message: 'email sent but the entry was no longer ours to mark',
+      fields: { emailId: ids[2], messageId: `<${ids[2] ?? ''}@queue.example.org>` },
+    });
+    expect((await entry(ids[1] ?? '')).lastError).toMatch(/transient failure on attempt 1\/5: adapter bug/u);
+    await sink.waitForMessages(3);
+    expect(sink.messages).toHaveLength(3);
+  });
+
+  it('a database failure while recording results is logged and the batch goes on', async () => {
+    const { sink, sender } = await startSink();
+    const clock = new FakeClock();
+    const ids = await enqueueNumbered(4, clock.now());
+    const jobConnection = await mongoose.createConnection(testMongoUri(), { dbName: testDatabaseName() }).asPromise();
+    const closing: EmailSender = {
+      async send(message) {
+        if (message.subject === 'Message 2') await jobConnection.close();
+        return sender.send(message);
+      },
+    };
+    const context = createTestJobContext(clock);
+    expect(await jobWith(closing, { concurrency: 1 }, jobConnection).run(context)).toEqual({
+      sent: 2,
+      retried: 0,
+      dead: 0,
+    });
+    await sink.waitForMessages(4);
+    expect(context.logs.filter((log) => log.level === 'error').map((log) => log.fields.emailId)).toEqual([
+      ids[2],
+      ids[3],
+    ]);
+    // Unrecorded sends stay `sending` until their lease expires: at least once.
+    expect((await entry(ids[3] ?? '')).status).toBe('sending');
+  });
+
+  it('two workers racing on the same batch send every email exactly once', async () => {
+    const { sink, sender } = await startSink();
+    const clock = new FakeClock();
+    const ids = await enqueueNumbered(30, clock.now());
+    const otherConnection = await mongoose
+      .createConnection(testMongoUri(), { dbName: testDatabaseName() })
+      .asPromise();
+    cleanups.push(() => otherConnection.close());
+    const results = await Promise.all([
+      jobWith(sender, { concurrency: 5 }).run(createTestJobContext(clock)),
+      jobWith(sender, { concurrency: 5 }, otherConnection).run(createTestJobContext(clock)),
+    ]);
+    expect(results[0].sent + results[1].sent).toBe(30);
+    await sink.waitForMessages(30);
+    const delivered = headerValues(sink, emailQueueIdHeader);
+    expect(delivered).toHaveLength(30);
+    expect(new Set(delivered).size).toBe(30);
+    expect(new Set(delivered)).toEqual(new Set(ids));
+    expect(await getEmailSendClaimModel(connection).countDocuments({})).toBe(30);
+  });
+
+  it('stops sending when the signal is aborted and gives the unsent entries back', async () => {
+    const { sink, sender } = await startSink();
+    const clock = new FakeClock();
+    const ids = await enqueueNumbered(5, clock.now());
+    const context = createTestJobContext(clock);
+    const abortingSender: EmailSender = {
+      async send(message) {
+        const sent = await sender.send(message);
+        context.controller.abort();
+        return sent;
+      },
+    };
+    expect(await jobWith(abortingSender, { concurrency: 1 }).run(context)).toEqual({ sent: 1, retried: 0, dead: 0 });
+    const states = await Promise.all(ids.map((id) => entry(id)));
+    expect(states.filter((state) => state.status === 'sent')).toHaveLength(1);
+    const released = states.filter((state) => state.status === 'pending');
+    expect(released).toHaveLength(4);
+    for (const state of released) {
+      expect(state.attempts).toBe(0);
+      expect(state.claimToken).toBeUndefined();
+    }
+    expect(await getEmailSendClaimModel(connection).countDocuments({})).toBe(1);
+
+    expect(await jobWith(sender).run(createTestJobContext(clock))).toEqual({ sent: 4, retried: 0, dead: 0 });
+    await sink.waitForMessages(5);
+    expect(new Set(headerValues(sink, emailQueueIdHeader)).size).toBe(5);
+    expect(sink.dataCommands()).toBe(5);
+  });
+
+  it('claims nothing when aborted before the batch starts, and sends nothing when disabled', async () => {
+    const { sink, sender } = await startSink();
+    const clock = new FakeClock();
+    await enqueueNumbered(2, clock.now());
+    const aborted = createTestJobContext(clock);
+    aborted.controller.abort();
+    expect(await jobWith(sender).run(aborted)).toEqual({ sent: 0, retried: 0, dead: 0 });
+    expect(await jobWith(sender, { enabled: false }).run(createTestJobContext(clock))).toEqual({
+      sent: 0,
+      retried: 0,
+      dead: 0,
+    });
+    expect(await countQueuedEmails(connection)).toMatchObject({ pending: 2, sending: 0 });
+    expect(sink.dataCommands()).toBe(0);
+  });
+
+  it('keeps going when progress reporting fails, and prunes old claims', async () => {
+    const { sender } = await startSink();
+    const clock = new FakeClock();
+    await getEmailSendClaimModel(connection).create({
+      emailId: new Types.ObjectId(),
+      attempt: 1,
+      claimToken: 'ancient',
+      claimedAt: new Date(clock.now().getTime() - sendClaimRetentionMs - 1),
+    });
+    await enqueueNumbered(10, clock.now());
+    const context = createTestJobContext(clock);
+    const failingContext = { ...context, reportProgress: () => Promise.reject(new Error('lock lost')) };
+    expect(await jobWith(sender).run(failingContext)).toEqual({ sent: 10, retried: 0, dead: 0 });
+    expect(await getEmailSendClaimModel(connection).countDocuments({ claimToken: 'ancient' })).toBe(0);
+  });
+});
