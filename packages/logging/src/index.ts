@@ -11,6 +11,11 @@ export {
   recurringJobExecutionsCollection,
   type RecurringJobExecutionDocument,
 } from './models/recurring-job-execution-model.js';
+export {
+  getJobRunFinishModel,
+  jobRunFinishesCollection,
+  type JobRunFinishDocument,
+} from './models/job-run-finish-model.js';
 export type { InstanceDocument } from './models/instance-schema.js';
 export {
   ensureLogEntryIndexes,

@@ -4,6 +4,7 @@ import mongoose, { type Connection } from 'mongoose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   ensureLogEntryIndexes,
+  getJobRunFinishModel,
   getJobRunModel,
   getLogEntryModel,
   MongooseJobRunLedger,
@@ -24,7 +25,7 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  for (const name of ['job_runs', 'recurring_job_executions', 'log_entries']) {
+  for (const name of ['job_runs', 'job_run_finishes', 'recurring_job_executions', 'log_entries']) {
     await connection.collection(name).deleteMany({});
   }
 });
@@ -116,6 +117,88 @@ describe('MongooseJobRunLedger beyond the conformance suite', () => {
     );
     const [run] = await ledger.listOccurrenceRuns('cleanup', claimInput.occurrenceAt);
     expect(run?.status).toBe('running');
+  });
+
+  it('lets exactly one of twenty concurrent finishes from separate connections win', async () => {
+    const connections = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        mongoose.createConnection(testMongoUri(), { dbName: testDatabaseName() }).asPromise(),
+      ),
+    );
+    try {
+      const ledgers = connections.map((each) => new MongooseJobRunLedger(each));
+      await ledgers[0]!.ensureIndexes();
+      for (let round = 0; round < 5; round += 1) {
+        const claim = await ledgers[0]!.claim({ ...claimInput, attempt: round + 1 });
+        if (!claim.claimed) throw new Error('expected a claim');
+        const outcomes = await Promise.all(
+          ledgers.map((ledger, caller) =>
+            ledger.finish(claim.run.runId, {
+              status: caller % 2 === 0 ? 'succeeded' : 'abandoned',
+              finishedAt: new Date(claimInput.startedAt.getTime() + 1000 + caller),
+              result: { caller },
+            }),
+          ),
+        );
+        const winners = outcomes.flatMap((won, caller) => (won ? [caller] : []));
+        expect(winners).toHaveLength(1);
+        const winner = winners[0]!;
+        const [stored] = await ledgers[1]!.listOccurrenceRuns('cleanup', claimInput.occurrenceAt).then(
+          (runs) => runs.filter((run) => run.attempt === round + 1),
+        );
+        expect(stored).toMatchObject({
+          status: winner % 2 === 0 ? 'succeeded' : 'abandoned',
+          durationMs: 1000 + winner,
+          result: { caller: winner },
+        });
+      }
+    } finally {
+      await Promise.all(connections.map((each) => each.close()));
+    }
+  });
+
+  it('repairs a run whose end was decided by a process that died before updating it', async () => {
+    const ledger = new MongooseJobRunLedger(connection);
+    await ledger.ensureIndexes();
+    const claim = await ledger.claim(claimInput);
+    if (!claim.claimed) throw new Error('expected a claim');
+    const runObjectId = new mongoose.Types.ObjectId(claim.run.runId);
+    const finishedAt = new Date('2026-03-01T00:00:02.000Z');
+    // What a crashed finish leaves: the decision, and the run document still `running`.
+    await getJobRunFinishModel(connection).create({
+      _id: runObjectId,
+      status: 'succeeded',
+      finishedAt,
+      durationMs: 1000,
+      result: { deleted: 4 },
+    });
+    const listed = await ledger.listRecentRuns('cleanup', 5);
+    expect(listed).toEqual([
+      expect.objectContaining({ status: 'succeeded', finishedAt, durationMs: 1000, result: { deleted: 4 } }),
+    ]);
+    expect(await ledger.renewLease(claim.run.runId, new Date('2026-03-01T01:00:00.000Z'))).toBe(false);
+    expect((await getJobRunModel(connection).findById(runObjectId).lean().exec())?.status).toBe('succeeded');
+    expect(await ledger.finish(claim.run.runId, { status: 'failed', finishedAt })).toBe(false);
+    expect(await ledger.pruneFinishedBefore(new Date(finishedAt.getTime() + 1))).toBe(1);
+    expect(await getJobRunFinishModel(connection).countDocuments()).toBe(0);
+  });
+
+  it('loses a finish to one decided while it was reading, and copies the decided end', async () => {
+    const ledger = new MongooseJobRunLedger(connection);
+    await ledger.ensureIndexes();
+    const claim = await ledger.claim(claimInput);
+    if (!claim.claimed) throw new Error('expected a claim');
+    await getJobRunFinishModel(connection).create({
+      _id: new mongoose.Types.ObjectId(claim.run.runId),
+      status: 'interrupted',
+      finishedAt: new Date('2026-03-01T00:00:04.000Z'),
+      durationMs: 3000,
+    });
+    expect(
+      await ledger.finish(claim.run.runId, { status: 'succeeded', finishedAt: new Date('2026-03-01T00:00:05.000Z') }),
+    ).toBe(false);
+    const stored = await getJobRunModel(connection).findById(claim.run.runId).lean().exec();
+    expect(stored).toMatchObject({ status: 'interrupted', durationMs: 3000, error: null, result: null });
   });
 
   it('reports false for run ids that are not 24 hex digits', async () => {

@@ -19,7 +19,7 @@ export async function deleteLogEntriesBefore(
   for (;;) {
     context.signal.throwIfAborted();
     const batch = await model
-      .find({ timestamp: { $lt: cutoff } }, { _id: 1 })
+      .find({ timestamp: { $lte: cutoff } }, { _id: 1 })
       .limit(batchSize)
       .lean<{ _id: Types.ObjectId }[]>()
       .exec();

@@ -27,7 +27,7 @@ export interface JobRunDocument {
   result: Record<string, number | string | boolean> | null;
 }
 
-const jobRunErrorSchema = new Schema<JobRunErrorDocument>(
+export const jobRunErrorSchema = new Schema<JobRunErrorDocument>(
   {
     name: { type: String, required: true },
     message: { type: String, required: true },

@@ -7,6 +7,10 @@ import type {
 } from '@app/shared-jobs';
 import { Types, type Connection, type Model } from 'mongoose';
 import { isDuplicateKeyError } from '../mongo-errors.js';
+import {
+  getJobRunFinishModel,
+  type JobRunFinishDocument,
+} from '../models/job-run-finish-model.js';
 import { getJobRunModel, type JobRunDocument } from '../models/job-run-model.js';
 
 /** Newest first, ties broken the same way as the in-memory reference ledger. */
@@ -19,15 +23,22 @@ const newestFirst = { startedAt: -1, occurrenceAt: -1, attempt: -1 } as const;
  */
 export class MongooseJobRunLedger implements JobRunLedger {
   private readonly model: Model<JobRunDocument>;
+  private readonly finishModel: Model<JobRunFinishDocument>;
 
   constructor(connection: Connection) {
     this.model = getJobRunModel(connection);
+    this.finishModel = getJobRunFinishModel(connection);
   }
 
-  /** Creates the claim unique index and the history/prune indexes. Call at start-up. */
+  /**
+   * Creates the collections `job_runs` (claim unique index, history and prune indexes)
+   * and `job_run_finishes`. Call at start-up.
+   */
   async ensureIndexes(): Promise<void> {
     await this.model.createCollection();
     await this.model.createIndexes();
+    await this.finishModel.createCollection();
+    await this.finishModel.createIndexes();
   }
 
   async claim(input: ClaimRunInput): Promise<ClaimRunResult> {
@@ -68,41 +79,54 @@ export class MongooseJobRunLedger implements JobRunLedger {
     return { claimed: false, existing: toJobRun(existing) };
   }
 
+  /**
+   * Decides the run's end by inserting its finish record (`_id` = run id, unique): of any
+   * number of concurrent calls exactly one returns true, even on FerretDB whose
+   * conditional updates are not atomic. The run document is then updated to match; a
+   * crash between the two is repaired from the finish record (by any later `finish`,
+   * `renewLease`, listing or `pruneFinishedBefore`).
+   */
   async finish(runId: string, input: FinishRunInput): Promise<boolean> {
-    if (!Types.ObjectId.isValid(runId) || !/^[0-9a-f]{24}$/iu.test(runId)) return false;
+    const runObjectId = toRunObjectId(runId);
+    if (runObjectId === null) return false;
     if (!isValidDate(input.finishedAt)) {
       throw new TypeError('finish input.finishedAt must be a valid Date');
     }
     const run = await this.model
-      .findOne({ _id: new Types.ObjectId(runId), status: 'running' }, { startedAt: 1 })
+      .findOne({ _id: runObjectId, status: 'running' }, { startedAt: 1 })
       .lean<Pick<JobRunDocument, '_id' | 'startedAt'>>()
       .exec();
     if (run === null) return false;
-    const update = await this.model
-      .updateOne(
-        { _id: run._id, status: 'running' },
-        {
-          $set: {
-            status: input.status,
-            finishedAt: input.finishedAt,
-            durationMs: input.finishedAt.getTime() - run.startedAt.getTime(),
-            error: input.error ?? null,
-            result: input.result ?? null,
-          },
-        },
-      )
-      .exec();
-    return update.modifiedCount === 1;
+    const decided: JobRunFinishDocument = {
+      _id: run._id,
+      status: input.status,
+      finishedAt: input.finishedAt,
+      durationMs: input.finishedAt.getTime() - run.startedAt.getTime(),
+      error: input.error ?? null,
+      result: input.result ?? null,
+    };
+    try {
+      await this.finishModel.insertMany([decided], { lean: true });
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+      await this.applyDecidedFinishes([run._id]);
+      return false;
+    }
+    await this.applyFinish(decided);
+    return true;
   }
 
+  /**
+   * Extends the lease of a `running` run whose end is not decided. (A finish decided
+   * between the check and the update leaves a longer lease on a finished run: harmless.)
+   */
   async renewLease(runId: string, leaseExpiresAt: Date): Promise<boolean> {
-    if (!/^[0-9a-f]{24}$/iu.test(runId)) return false;
+    const runObjectId = toRunObjectId(runId);
+    if (runObjectId === null) return false;
     if (!isValidDate(leaseExpiresAt)) throw new TypeError('leaseExpiresAt must be a valid Date');
+    if ((await this.applyDecidedFinishes([runObjectId])) > 0) return false;
     const update = await this.model
-      .updateOne(
-        { _id: new Types.ObjectId(runId), status: 'running' },
-        { $set: { leaseExpiresAt } },
-      )
+      .updateOne({ _id: runObjectId, status: 'running' }, { $set: { leaseExpiresAt } })
       .exec();
     return update.matchedCount === 1;
   }
@@ -113,7 +137,7 @@ export class MongooseJobRunLedger implements JobRunLedger {
       .sort({ attempt: 1 })
       .lean<JobRunDocument[]>()
       .exec();
-    return documents.map(toJobRun);
+    return this.toJobRuns(documents);
   }
 
   async listRecentRuns(jobName: string, limit: number): Promise<JobRun[]> {
@@ -126,7 +150,7 @@ export class MongooseJobRunLedger implements JobRunLedger {
       .limit(limit)
       .lean<JobRunDocument[]>()
       .exec();
-    return documents.map(toJobRun);
+    return this.toJobRuns(documents);
   }
 
   /**
@@ -140,18 +164,89 @@ export class MongooseJobRunLedger implements JobRunLedger {
         this.model.findOne({ jobName }).sort(newestFirst).lean<JobRunDocument>().exec(),
       ),
     );
-    return latest
-      .filter((document): document is JobRunDocument => document !== null)
-      .map(toJobRun);
+    return this.toJobRuns(
+      latest.filter((document): document is JobRunDocument => document !== null),
+    );
   }
 
   async pruneFinishedBefore(cutoff: Date): Promise<number> {
     if (!isValidDate(cutoff)) throw new TypeError('cutoff must be a valid Date');
+    // Runs whose end was decided but not yet copied are finished: copy first, then prune.
+    const running = await this.model
+      .find({ status: 'running' }, { _id: 1 })
+      .lean<Pick<JobRunDocument, '_id'>[]>()
+      .exec();
+    await this.applyDecidedFinishes(running.map((run) => run._id));
     const deletion = await this.model
       .deleteMany({ status: { $ne: 'running' }, finishedAt: { $lt: cutoff } })
       .exec();
+    await this.finishModel.deleteMany({ finishedAt: { $lt: cutoff } }).exec();
     return deletion.deletedCount;
   }
+
+  /** Copies a decided finish onto its run (only while the run still says `running`). */
+  private async applyFinish(decided: JobRunFinishDocument): Promise<void> {
+    await this.model
+      .updateOne(
+        { _id: decided._id, status: 'running' },
+        {
+          $set: {
+            status: decided.status,
+            finishedAt: decided.finishedAt,
+            durationMs: decided.durationMs,
+            error: decided.error,
+            result: decided.result,
+          },
+        },
+      )
+      .exec();
+  }
+
+  /** Applies the decided finishes of these runs, if any; returns how many were found. */
+  private async applyDecidedFinishes(runIds: readonly Types.ObjectId[]): Promise<number> {
+    if (runIds.length === 0) return 0;
+    const decided = await this.finishModel
+      .find({ _id: { $in: runIds } })
+      .lean<JobRunFinishDocument[]>()
+      .exec();
+    await Promise.all(decided.map((finish) => this.applyFinish(finish)));
+    return decided.length;
+  }
+
+  /** Maps documents to runs; a run still `running` whose end was decided shows that end. */
+  private async toJobRuns(documents: readonly JobRunDocument[]): Promise<JobRun[]> {
+    const runningIds = documents
+      .filter((document) => document.status === 'running')
+      .map((document) => document._id);
+    const decidedById = new Map<string, JobRunFinishDocument>();
+    if (runningIds.length > 0) {
+      const decided = await this.finishModel
+        .find({ _id: { $in: runningIds } })
+        .lean<JobRunFinishDocument[]>()
+        .exec();
+      for (const finish of decided) decidedById.set(finish._id.toHexString(), finish);
+    }
+    return documents.map((document) => {
+      const finish = decidedById.get(document._id.toHexString());
+      return toJobRun(
+        finish === undefined
+          ? document
+          : {
+              ...document,
+              status: finish.status,
+              finishedAt: finish.finishedAt,
+              durationMs: finish.durationMs,
+              error: finish.error,
+              result: finish.result,
+            },
+      );
+    });
+  }
+}
+
+/** The run's ObjectId, or null for an id this ledger never issued (not 24 hex digits). */
+function toRunObjectId(runId: string): Types.ObjectId | null {
+  return /^[0-9a-f]{24}$/iu.test(runId) ? new Types.ObjectId(runId) : null;
 }
 
 function isValidDate(value: unknown): value is Date {
