@@ -17,14 +17,8 @@ export function formatIssuePath(path: readonly PropertyKey[]): string {
 }
 
 /** The issues of a zod error as `field: reason` pairs, in zod's order. */
-export function toFieldIssues(error: z.core.$ZodError, prefix?: string): FieldIssue[] {
-  return error.issues.map((issue) => {
-    const field = formatIssuePath(issue.path);
-    return {
-      field: prefix === undefined ? field : field === '(root)' ? prefix : `${prefix}.${field}`,
-      reason: issue.message,
-    };
-  });
+export function toFieldIssues(error: z.core.$ZodError): FieldIssue[] {
+  return error.issues.map((issue) => ({ field: formatIssuePath(issue.path), reason: issue.message }));
 }
 
 /** `field: reason; field: reason`. */

@@ -319,7 +319,9 @@ describe('EmailQueueProcessJob', () => {
     const ids = await enqueueNumbered(4, clock.now());
     const flaky: EmailSender = {
       send(message) {
-        if (message.subject === 'Message 1') return Promise.reject(new Error('adapter bug'));
+        if (message.subject === 'Message 1') return Promise.reject(new Error(`adapter bug ${'x'.repeat(3000)}`));
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- a sender that breaks the contract
+        if (message.subject === 'Message 3') return Promise.reject('a bare string');
         if (message.subject === 'Message 2') {
           // The entry vanishes under us: its result cannot be recorded.
           return getEmailQueueModel(connection)
@@ -331,15 +333,18 @@ describe('EmailQueueProcessJob', () => {
     };
     const context = createTestJobContext(clock);
     const result = await jobWith(flaky, { concurrency: 1 }).run(context);
-    expect(result).toEqual({ sent: 3, retried: 1, dead: 0 });
+    expect(result).toEqual({ sent: 2, retried: 2, dead: 0 });
     expect(context.logs).toContainEqual({
       level: 'warn',
       message: 'email sent but the entry was no longer ours to mark',
       fields: { emailId: ids[2], messageId: `<${ids[2] ?? ''}@queue.example.org>` },
     });
-    expect((await entry(ids[1] ?? '')).lastError).toMatch(/transient failure on attempt 1\/5: adapter bug/u);
-    await sink.waitForMessages(3);
-    expect(sink.messages).toHaveLength(3);
+    const longError = (await entry(ids[1] ?? '')).lastError ?? '';
+    expect(longError).toMatch(/^transient failure on attempt 1\/5: adapter bug x+…$/u);
+    expect(longError).toHaveLength(1000);
+    expect((await entry(ids[3] ?? '')).lastError).toBe('transient failure on attempt 1/5: a bare string');
+    await sink.waitForMessages(2);
+    expect(sink.messages).toHaveLength(2);
   });
 
   it('a database failure while recording results is logged and the batch goes on', async () => {
@@ -446,7 +451,17 @@ describe('EmailQueueProcessJob', () => {
     await enqueueNumbered(10, clock.now());
     const context = createTestJobContext(clock);
     const failingContext = { ...context, reportProgress: () => Promise.reject(new Error('lock lost')) };
-    expect(await jobWith(sender).run(failingContext)).toEqual({ sent: 10, retried: 0, dead: 0 });
+    // No messageIdDomain, and a sender that reports no server reply.
+    const job = createEmailQueueProcessJob({
+      connection,
+      sender: { send: async (message) => ({ messageId: (await sender.send(message)).messageId }) },
+      settings: parseEmailQueueSettings({}),
+    });
+    expect(await job.run(failingContext)).toEqual({ sent: 10, retried: 0, dead: 0 });
+    expect(context.logs.filter((log) => log.message === 'progress report failed')).toHaveLength(1);
     expect(await getEmailSendClaimModel(connection).countDocuments({ claimToken: 'ancient' })).toBe(0);
+    const [sample] = await getEmailQueueModel(connection).find({}).lean();
+    expect(sample?.smtpMessageId).toBe(`<${sample?._id.toHexString() ?? ''}@email-queue.invalid>`);
+    expect(sample?.smtpResponse).toBeUndefined();
   });
 });

@@ -158,6 +158,9 @@ describe('idempotency key', () => {
     await enqueueEmail(connection, { ...valid, idempotencyKey: 'other' });
     expect(await getEmailQueueModel(connection).countDocuments({})).toBe(3);
     expect((await countQueuedEmails(connection)).pending).toBe(3);
+    // A status this package does not know (written by other means) is not counted.
+    await getEmailQueueModel(connection).collection.insertOne({ status: 'archived', to: ['x@example.org'] });
+    expect(await countQueuedEmails(connection)).toEqual({ pending: 3, sending: 0, sent: 0, failed: 0, dead: 0 });
   });
 
   it('rethrows other database errors', async () => {

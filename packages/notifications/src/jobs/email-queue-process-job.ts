@@ -17,7 +17,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { JobContext, RecurringJob } from '@app/shared-jobs';
-import type { Connection } from 'mongoose';
+import { mongo, type Connection } from 'mongoose';
 import { findEmailMessageIssues } from '../models/email-message.js';
 import {
   emailStatuses,
@@ -76,16 +76,9 @@ function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function failedIndexes(error: unknown): Set<number> | null {
-  if (typeof error !== 'object' || error === null || !('writeErrors' in error)) return null;
-  const writeErrors = (error).writeErrors;
-  const list: unknown[] = Array.isArray(writeErrors) ? writeErrors : [writeErrors];
-  const indexes = new Set<number>();
-  for (const writeError of list) {
-    const index = (writeError as { index?: unknown }).index;
-    if (typeof index === 'number') indexes.add(index);
-  }
-  return indexes;
+/** Indexes of the documents an unordered insert could not write (duplicate claims). */
+function failedIndexes(error: InstanceType<typeof mongo.MongoBulkWriteError>): Set<number> {
+  return new Set([error.writeErrors].flat().map((writeError) => writeError.index));
 }
 
 /** Queue depth by status, every status present (0 when none). */
@@ -177,9 +170,8 @@ async function claimDueEntries(
       { ordered: false },
     );
   } catch (error) {
-    const indexes = failedIndexes(error);
-    if (indexes === null) throw error;
-    lost = indexes;
+    if (!(error instanceof mongo.MongoBulkWriteError)) throw error;
+    lost = failedIndexes(error);
   }
   if (lost.size > 0) {
     context.logger.info('email queue entries claimed by another worker were skipped', {

@@ -1,5 +1,6 @@
 /** The nodemailer SMTP adapter of {@link EmailSender}: pooled connections, TLS options, auth. */
-import { createTransport } from 'nodemailer';
+import { createTransport, type NodemailerError } from 'nodemailer';
+import type { SMTPPoolOptions } from 'nodemailer/lib/smtp-pool';
 import type { SmtpSettings } from '../settings.js';
 import {
   classifyEmailSendError,
@@ -12,18 +13,6 @@ import {
 export interface SmtpEmailSender extends EmailSender {
   /** Closes the pooled connections; sends after it fail. */
   close(): void;
-}
-
-function readString(error: unknown, key: string): string | undefined {
-  const value =
-    typeof error === 'object' && error !== null ? (error as Record<string, unknown>)[key] : undefined;
-  return typeof value === 'string' ? value : undefined;
-}
-
-function readNumber(error: unknown, key: string): number | undefined {
-  const value =
-    typeof error === 'object' && error !== null ? (error as Record<string, unknown>)[key] : undefined;
-  return typeof value === 'number' ? value : undefined;
 }
 
 /** Removes every form of the secret a transport could echo: plain, and base64 as in AUTH PLAIN/LOGIN. */
@@ -48,16 +37,18 @@ export function redactSecret(text: string, secrets: readonly string[]): string {
  *   base64 form).
  */
 export function createSmtpEmailSender(settings: SmtpSettings): SmtpEmailSender {
-  const transport = createTransport({
+  const credentials =
+    settings.user !== undefined && settings.password !== undefined
+      ? { user: settings.user, pass: settings.password }
+      : undefined;
+  const poolOptions: SMTPPoolOptions = {
     pool: true,
     host: settings.host,
     port: settings.port,
     secure: settings.secure,
     requireTLS: settings.requireTls,
     tls: { rejectUnauthorized: settings.rejectUnauthorized },
-    ...(settings.user !== undefined && settings.password !== undefined
-      ? { auth: { user: settings.user, pass: settings.password } }
-      : {}),
+    ...(credentials === undefined ? {} : { auth: credentials }),
     maxConnections: settings.maxConnections,
     maxMessages: Number.POSITIVE_INFINITY,
     connectionTimeout: settings.connectionTimeoutMs,
@@ -67,14 +58,15 @@ export function createSmtpEmailSender(settings: SmtpSettings): SmtpEmailSender {
     debug: false,
     disableFileAccess: true,
     disableUrlAccess: true,
-  });
+  };
+  const transport = createTransport({ ...poolOptions, pool: true });
   const secrets =
-    settings.password === undefined
+    credentials === undefined
       ? []
       : [
-          settings.password,
-          Buffer.from(settings.password).toString('base64'),
-          Buffer.from(`\u0000${settings.user ?? ''}\u0000${settings.password}`).toString('base64'),
+          credentials.pass,
+          Buffer.from(credentials.pass).toString('base64'),
+          Buffer.from(`\u0000${credentials.user}\u0000${credentials.pass}`).toString('base64'),
         ];
 
   return {
@@ -93,11 +85,12 @@ export function createSmtpEmailSender(settings: SmtpSettings): SmtpEmailSender {
         });
         return { messageId: info.messageId, response: info.response };
       } catch (error) {
-        const text = error instanceof Error ? error.message : String(error);
-        throw new EmailSendError(redactSecret(text, secrets), {
-          kind: classifyEmailSendError(error),
-          code: readString(error, 'code'),
-          responseCode: readNumber(error, 'responseCode'),
+        // nodemailer rejects with an Error carrying `code` and, after an SMTP reply, `responseCode`.
+        const failure: NodemailerError = error instanceof Error ? error : new Error(String(error));
+        throw new EmailSendError(redactSecret(failure.message, secrets), {
+          kind: classifyEmailSendError(failure),
+          code: failure.code,
+          responseCode: failure.responseCode,
         });
       }
     },

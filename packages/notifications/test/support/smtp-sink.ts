@@ -49,7 +49,8 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     logger: false,
     size: 10 * 1024 * 1024,
     onAuth(auth, _session, callback) {
-      if (auth.username === options.auth?.user && auth.password === options.auth.password) {
+      const expected = options.auth;
+      if (expected !== undefined && auth.username === expected.user && auth.password === expected.password) {
         callback(null, { user: auth.username });
         return;
       }
