@@ -24,6 +24,11 @@ export {
 } from './jobs/occurrence-runner.js';
 export { registerJob, type RegisteredJob } from './jobs/registered-job.js';
 export { assertValidRetryPolicy, noRetry, retryDelayMs } from './jobs/retry-delay.js';
+export {
+  UnreadableOccurrenceError,
+  type PendingOccurrenceData,
+  type PendingOccurrenceDocument,
+} from './models/pending-occurrence-document.js';
 export { OccurrenceGuardBackend } from './occurrence-guard-backend.js';
 export {
   defaultJobsCollectionName,

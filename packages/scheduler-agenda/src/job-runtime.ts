@@ -26,7 +26,10 @@ import type { Db } from 'mongodb';
 import { AgendaMessageScheduler } from './agenda-message-scheduler.js';
 import { OccurrenceRunner, type RunFinishedEvent } from './jobs/occurrence-runner.js';
 import { registerJob, type RegisteredJob } from './jobs/registered-job.js';
-import { readOccurrenceData } from './models/pending-occurrence-document.js';
+import {
+  readOccurrenceData,
+  UnreadableOccurrenceError,
+} from './models/pending-occurrence-document.js';
 import { OccurrenceGuardBackend } from './occurrence-guard-backend.js';
 import { resolveRuntimeSettings, type RuntimeSettingsInput } from './settings.js';
 import { createRunTelemetry } from './telemetry.js';
@@ -142,18 +145,32 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
 
   let state: 'new' | 'started' | 'draining' | 'stopped' = 'new';
 
+  /** Replaces a pending document this package cannot read by one computed from persisted state. */
+  const rescheduleUnreadable = async (job: RegisteredJob, error: unknown): Promise<void> => {
+    logger.error('unreadable pending occurrence: rescheduling from persisted state', {
+      jobName: job.schedule.jobName,
+      error: toJobRunError(error).message,
+    });
+    await scheduler.cancel(job.schedule.jobName);
+    await service.ensureScheduled(job.schedule);
+  };
+
+  const ensureScheduled = async (job: RegisteredJob): Promise<void> => {
+    try {
+      await service.ensureScheduled(job.schedule);
+    } catch (error) {
+      if (!(error instanceof UnreadableOccurrenceError)) throw error;
+      await rescheduleUnreadable(job, error);
+    }
+  };
+
   const processDue = async (job: RegisteredJob, agendaJob: Job<unknown>): Promise<void> => {
     if (state !== 'started') return; // draining: leave the occurrence for another replica
     let due;
     try {
       due = readOccurrenceData(job.schedule.jobName, agendaJob.attrs.data);
     } catch (error) {
-      logger.error('unreadable occurrence: rescheduling from persisted state', {
-        jobName: job.schedule.jobName,
-        error: toJobRunError(error).message,
-      });
-      await scheduler.cancel(job.schedule.jobName);
-      await service.ensureScheduled(job.schedule);
+      await rescheduleUnreadable(job, error);
       return;
     }
     await runner.runDue(
@@ -212,7 +229,7 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
     async start() {
       if (state !== 'new') throw new Error(`runtime cannot start: it is ${state}`);
       await scheduler.ensureIndexes();
-      for (const job of registered.values()) await service.ensureScheduled(job.schedule);
+      for (const job of registered.values()) await ensureScheduled(job);
       state = 'started';
       await agenda.start();
     },

@@ -50,6 +50,11 @@ export function occurrenceData(occurrence: ScheduledOccurrence): PendingOccurren
   return { occurrenceAt: new Date(occurrence.occurrenceAt.getTime()), attempt: occurrence.attempt };
 }
 
+/** A pending document whose data this package cannot read (written by something else). */
+export class UnreadableOccurrenceError extends TypeError {
+  override readonly name = 'UnreadableOccurrenceError';
+}
+
 /**
  * Reads the occurrence a document holds; throws an error naming the bad field
  * (a document written by something else than this package).
@@ -64,11 +69,11 @@ export function readOccurrenceData(jobName: string, data: unknown): PendingOccur
         ? new Date(occurrenceAt)
         : null;
   if (parsedOccurrenceAt === null || Number.isNaN(parsedOccurrenceAt.getTime())) {
-    throw new TypeError(`Agenda job "${jobName}": data.occurrenceAt must be a valid date`);
+    throw new UnreadableOccurrenceError(`Agenda job "${jobName}": data.occurrenceAt must be a valid date`);
   }
   const attempt = record.attempt;
   if (typeof attempt !== 'number' || !Number.isInteger(attempt) || attempt < 1) {
-    throw new TypeError(`Agenda job "${jobName}": data.attempt must be an integer >= 1, got ${String(attempt)}`);
+    throw new UnreadableOccurrenceError(`Agenda job "${jobName}": data.attempt must be an integer >= 1, got ${String(attempt)}`);
   }
   return { occurrenceAt: parsedOccurrenceAt, attempt };
 }
