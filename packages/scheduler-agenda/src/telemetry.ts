@@ -12,7 +12,7 @@ import {
   type Histogram,
   type Span,
 } from '@opentelemetry/api';
-import type { JobResultSummary } from '@app/shared-jobs';
+import { toJobRunError, type JobResultSummary } from '@app/shared-jobs';
 
 export const instrumentationName = '@app/scheduler-agenda';
 
@@ -72,11 +72,9 @@ export function createRunTelemetry(): RunTelemetry {
         span.setAttribute(`job.result.${key}`, value);
       }
       if (error !== null && error !== undefined) {
-        span.recordException(error instanceof Error ? error : new Error(String(error)));
-        span.setStatus({
-          code: SpanStatusCode.ERROR,
-          message: error instanceof Error ? error.message : String(error),
-        });
+        const { name, message } = toJobRunError(error);
+        span.recordException(error instanceof Error ? error : { name, message });
+        span.setStatus({ code: SpanStatusCode.ERROR, message });
       }
     },
     countRun(jobName, outcome, durationMs) {

@@ -68,7 +68,7 @@ export function startWorker(options: WorkerOptions): WorkerHandle {
   const events: WorkerEvent[] = [];
   const stderr: string[] = [];
   const waiters: { predicate: (event: WorkerEvent) => boolean; resolve: (event: WorkerEvent) => void }[] = [];
-  createInterface({ input: child.stdout! }).on('line', (line) => {
+  createInterface({ input: child.stdout }).on('line', (line) => {
     let parsed: WorkerEvent;
     try {
       parsed = JSON.parse(line) as WorkerEvent;
@@ -83,7 +83,7 @@ export function startWorker(options: WorkerOptions): WorkerHandle {
       }
     }
   });
-  createInterface({ input: child.stderr! }).on('line', (line) => stderr.push(line));
+  createInterface({ input: child.stderr }).on('line', (line) => stderr.push(line));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
   });
