@@ -1,0 +1,281 @@
+/**
+ * End to end: the BUILT worker (`node dist/cli.js start`) as a real process against the
+ * test server. The package's `test` script builds first (`tsup && vitest run`).
+ */
+import { getRefreshTokenModel, getUserModel } from '@app/identity';
+import { getJobRunModel, getRecurringJobExecutionModel } from '@app/logging';
+import { testDatabaseName, testMongoUri } from '@app/mongo-local/testing';
+import { enqueueEmail, getEmailQueueModel } from '@app/notifications';
+import mongoose, { type Connection } from 'mongoose';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startSmtpSink, type SmtpSink } from '../src/smtp-sink.js';
+import type { JobRow } from '../src/jobs-view.js';
+import {
+  baseEnvironment,
+  getJson,
+  runCli,
+  spawnWorker,
+  waitUntil,
+  type WorkerProcess,
+} from './support/worker-process.js';
+
+const started: WorkerProcess[] = [];
+const connections: Connection[] = [];
+let smtpSink: SmtpSink;
+
+async function connect(databaseName: string): Promise<Connection> {
+  const connection = await mongoose.createConnection(testMongoUri(), { dbName: databaseName }).asPromise();
+  connections.push(connection);
+  return connection;
+}
+
+async function launch(environment: Record<string, string>): Promise<WorkerProcess> {
+  const worker = await spawnWorker(environment);
+  started.push(worker);
+  return worker;
+}
+
+async function jobRow(worker: WorkerProcess, jobName: string): Promise<JobRow | undefined> {
+  const { body } = await getJson<{ jobs: JobRow[] }>(worker.url('/jobs'));
+  return body.jobs.find((row) => row.job === jobName);
+}
+
+beforeAll(async () => {
+  smtpSink = await startSmtpSink();
+});
+
+afterEach(async () => {
+  for (const worker of started.splice(0)) {
+    if (worker.child.exitCode === null && worker.child.signalCode === null) {
+      worker.child.kill('SIGKILL');
+      await worker.waitForExit(10_000).catch(() => undefined);
+    }
+  }
+});
+
+afterAll(async () => {
+  for (const connection of connections) await connection.close();
+  await smtpSink.close();
+});
+
+describe('worker start', () => {
+  it('becomes ready, runs every job against real data, answers the HTTP endpoints, exits 0 on SIGTERM', async () => {
+    const databaseName = `${testDatabaseName()}_main`;
+    const connection = await connect(databaseName);
+    const now = Date.now();
+    const dayMs = 86_400_000;
+    const userId = new mongoose.Types.ObjectId();
+    await getRefreshTokenModel(connection).insertMany([
+      { userId, tokenHash: 'expired-long-ago', expiresAt: new Date(now - 30 * dayMs) },
+      { userId, tokenHash: 'still-valid', expiresAt: new Date(now + dayMs) },
+    ]);
+    await getUserModel(connection).create({
+      email: 'old-login@example.test',
+      userName: 'old-login',
+      passwordHash: 'not-a-real-hash',
+      lastLoginAt: new Date(now - 200 * dayMs),
+      lastLoginIp: '203.0.113.9',
+    });
+    await enqueueEmail(connection, { to: ['ops@example.test'], subject: 'e2e hello', text: 'body' });
+
+    const worker = await launch({
+      ...baseEnvironment(databaseName),
+      JOBS_EMAIL_QUEUE_ENABLED: 'true',
+      SMTP_HOST: '127.0.0.1',
+      SMTP_PORT: String(smtpSink.port),
+      SMTP_FROM: 'worker@example.test',
+      JOBS_EMAIL_QUEUE_PROCESSING_INTERVAL_SECONDS: '1',
+      JOBS_REFRESH_TOKEN_CLEANUP_INTERVAL_MS: '2000',
+      JOBS_LOG_CLEANUP_INTERVAL_MS: '2000',
+    });
+    const ready = await worker.waitForLog((line) => line.msg === 'worker ready');
+    expect(ready.http).toBe(`http://127.0.0.1:${worker.port}`);
+
+    expect((await getJson(worker.url('/healthz'))).status).toBe(200);
+    const readiness = await getJson<{ status: string; checks: Record<string, boolean> }>(worker.url('/readyz'));
+    expect(readiness).toEqual({ status: 200, body: { status: 'ready', checks: { database: true, scheduler: true } } });
+
+    // Every job runs (first runs are due at start) and does its domain work.
+    for (const jobName of ['RefreshTokenCleanupJob', 'IpAnonymizationJob', 'EmailQueueProcessJob', 'LogCleanupJob']) {
+      await waitUntil(
+        async () => ((await jobRow(worker, jobName))?.lastOutcome === 'succeeded' ? true : undefined),
+        30_000,
+        `${jobName} to succeed`,
+      );
+    }
+    expect(await getRefreshTokenModel(connection).find({}, { tokenHash: 1 }).lean()).toMatchObject([
+      { tokenHash: 'still-valid' },
+    ]);
+    const user = await getUserModel(connection).findOne({ email: 'old-login@example.test' }).lean();
+    expect(user?.lastLoginIp).toBeNull();
+    await waitUntil(async () => (smtpSink.received.length > 0 ? true : undefined), 20_000, 'the email');
+    expect(smtpSink.received[0]?.to).toEqual(['ops@example.test']);
+    expect(smtpSink.received[0]?.raw).toContain('Subject: e2e hello');
+    expect(await getEmailQueueModel(connection).countDocuments({ status: 'sent' })).toBe(1);
+    expect(await getUserModel(connection).countDocuments({ email: 'admin@localhost.localdomain' })).toBe(1);
+
+    // Short interval: the refresh token job runs again on its own.
+    await waitUntil(
+      async () =>
+        (await getJobRunModel(connection).countDocuments({ jobName: 'RefreshTokenCleanupJob', status: 'succeeded' })) >= 2
+          ? true
+          : undefined,
+      20_000,
+      'a second scheduled run',
+    );
+
+    // Every line of a run carries the job name and the run id.
+    const runLines = worker.lines.filter((line) => line.msg === 'refresh token cleanup completed');
+    expect(runLines.length).toBeGreaterThan(0);
+    for (const line of runLines) {
+      expect(line.jobName).toBe('RefreshTokenCleanupJob');
+      expect(typeof line.runId).toBe('string');
+    }
+
+    const jobs = await getJson<{ jobs: JobRow[] }>(worker.url('/jobs'));
+    expect(jobs.body.jobs.map((row) => row.job)).toEqual([
+      'EmailQueueProcessJob',
+      'IpAnonymizationJob',
+      'LogCleanupJob',
+      'RefreshTokenCleanupJob',
+    ]);
+    const metricsResponse = await fetch(worker.url('/metrics'));
+    const metricsText = await metricsResponse.text();
+    expect(metricsResponse.status).toBe(200);
+    expect(metricsText).toMatch(/job_runs_total\{[^}]*job_name="RefreshTokenCleanupJob"[^}]*job_outcome="succeeded"/u);
+    expect(metricsText).toMatch(/email_queue_depth\{[^}]*status="sent"[^}]*\} 1/u);
+    expect((await fetch(worker.url('/nope'))).status).toBe(404);
+
+    // No secret in any log line.
+    expect(worker.rawOutput()).not.toContain('E2e-Admin-Password-42');
+
+    const stoppingAt = Date.now();
+    worker.child.kill('SIGTERM');
+    const exit = await worker.waitForExit(15_000);
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(Date.now() - stoppingAt).toBeLessThan(5000 + 3000);
+    expect(worker.lines.some((line) => line.msg === 'drained')).toBe(true);
+  }, 120_000);
+
+  it('after SIGKILL, a restart resumes the schedule from the persisted last execution', async () => {
+    const databaseName = `${testDatabaseName()}_restart`;
+    const connection = await connect(databaseName);
+    const environment = {
+      ...baseEnvironment(databaseName),
+      JOBS_REFRESH_TOKEN_CLEANUP_INTERVAL_MS: '60000',
+      JOBS_IP_ANONYMIZATION_ENABLED: 'false',
+      JOBS_LOG_CLEANUP_ENABLED: 'false',
+    };
+    const first = await launch(environment);
+    await first.waitForLog((line) => line.msg === 'worker ready');
+    const executions = getRecurringJobExecutionModel(connection);
+    const execution = await waitUntil(
+      async () => (await executions.findById('RefreshTokenCleanupJob').lean()) ?? undefined,
+      30_000,
+      'the first execution record',
+    );
+    first.child.kill('SIGKILL');
+    expect(await first.waitForExit(10_000)).toEqual({ code: null, signal: 'SIGKILL' });
+
+    const second = await launch(environment);
+    await second.waitForLog((line) => line.msg === 'worker ready');
+    const row = await jobRow(second, 'RefreshTokenCleanupJob');
+    const expectedNext = new Date(execution.lastExecutedAt.getTime() + 60_000).toISOString();
+    expect(row?.nextOccurrenceAt).toBe(expectedNext);
+    expect(row?.nextRunAt).toBe(expectedNext);
+    expect(row?.lastExecutedAt).toBe(execution.lastExecutedAt.toISOString());
+    // The restart did not run the job again: one run in the ledger.
+    expect(await getJobRunModel(connection).countDocuments({ jobName: 'RefreshTokenCleanupJob' })).toBe(1);
+    second.child.kill('SIGTERM');
+    expect((await second.waitForExit(15_000)).code).toBe(0);
+  }, 90_000);
+
+  it('refuses a bad configuration before touching the database, naming every bad key', async () => {
+    const worker = await launch({
+      ...baseEnvironment(`${testDatabaseName()}_bad`),
+      MONGODB_URI: 'mongodb://user:TopSecret@127.0.0.1:1/',
+      HTTP_PORT: '70000',
+      SHUTDOWN_DEADLINE_MS: 'later',
+      JOBS_REFRESH_TOKEN_CLEANUP_INTERVAL_HOURS: '0',
+      JOBS_LOG_CLEANUP_RETENTON_DAYS: '3',
+      JOBS_EMAIL_QUEUE_ENABLED: 'true',
+    });
+    const exit = await worker.waitForExit(15_000);
+    expect(exit.code).toBe(2);
+    const output = worker.rawOutput();
+    for (const key of [
+      'HTTP_PORT',
+      'SHUTDOWN_DEADLINE_MS',
+      'JOBS_REFRESH_TOKEN_CLEANUP_INTERVAL_HOURS',
+      'JOBS_LOG_CLEANUP_RETENTON_DAYS',
+      'SMTP_HOST',
+      'SMTP_FROM',
+    ]) {
+      expect(output).toContain(key);
+    }
+    expect(output).toMatch(/^Invalid worker configuration \(6 problems\)/u);
+    expect(output).not.toContain('TopSecret');
+  }, 30_000);
+});
+
+describe('operator CLI', () => {
+  it('lists, triggers, pauses and resumes jobs; unknown jobs name the known ones', async () => {
+    const databaseName = `${testDatabaseName()}_cli`;
+    const connection = await connect(databaseName);
+    const environment = {
+      ...baseEnvironment(databaseName),
+      JOBS_IP_ANONYMIZATION_ENABLED: 'false',
+      JOBS_LOG_CLEANUP_ENABLED: 'false',
+    };
+    const worker = await launch(environment);
+    await worker.waitForLog((line) => line.msg === 'worker ready');
+    const runs = getJobRunModel(connection);
+    await waitUntil(
+      async () => ((await runs.countDocuments({ jobName: 'RefreshTokenCleanupJob', status: 'succeeded' })) === 1 ? true : undefined),
+      30_000,
+      'the first run',
+    );
+
+    const list = await runCli(environment, ['jobs', 'list']);
+    expect(list).toMatchObject({ code: 0, stderr: '' });
+    const lines = list.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^JOB\s+ENABLED\s+INTERVAL\s+LAST RUN\s+OUTCOME\s+DURATION\s+NEXT RUN\s+PAUSED$/u);
+    expect(lines.find((line) => line.startsWith('RefreshTokenCleanupJob'))).toMatch(/yes\s+1d\s+.*succeeded.*no$/u);
+    expect(lines.find((line) => line.startsWith('IpAnonymizationJob'))).toMatch(/^IpAnonymizationJob\s+no\s/u);
+
+    const triggered = await runCli(environment, ['jobs', 'run', 'RefreshTokenCleanupJob']);
+    expect(triggered).toMatchObject({ code: 0, stderr: '' });
+    await waitUntil(
+      async () => ((await runs.countDocuments({ jobName: 'RefreshTokenCleanupJob', status: 'succeeded' })) === 2 ? true : undefined),
+      20_000,
+      'the triggered run',
+    );
+
+    const history = await runCli(environment, ['jobs', 'history', 'RefreshTokenCleanupJob', '--json']);
+    expect(history).toMatchObject({ code: 0, stderr: '' });
+    expect((JSON.parse(history.stdout) as unknown[]).length).toBe(2);
+
+    expect((await runCli(environment, ['jobs', 'pause', 'RefreshTokenCleanupJob'])).code).toBe(0);
+    expect((await jobRow(worker, 'RefreshTokenCleanupJob'))?.paused).toBe(true);
+    expect((await runCli(environment, ['jobs', 'resume', 'RefreshTokenCleanupJob'])).code).toBe(0);
+    expect((await jobRow(worker, 'RefreshTokenCleanupJob'))?.paused).toBe(false);
+
+    const unknown = await runCli(environment, ['jobs', 'run', 'NoSuchJob']);
+    expect(unknown).toMatchObject({ code: 3 });
+    expect(unknown.stderr).toContain(
+      'unknown job "NoSuchJob": known jobs are RefreshTokenCleanupJob, IpAnonymizationJob, EmailQueueProcessJob, LogCleanupJob',
+    );
+    const disabled = await runCli(environment, ['jobs', 'pause', 'LogCleanupJob']);
+    expect(disabled.code).toBe(3);
+    expect(disabled.stderr).toContain('disabled by configuration');
+
+    const config = await runCli({ ...environment, MONGODB_URI: testMongoUri().replace('mongodb://', 'mongodb://ops:Pw-123@') }, ['config']);
+    expect(config).toMatchObject({ code: 0, stderr: '' });
+    expect(config.stdout).toContain('"password": "***"');
+    expect(config.stdout).not.toContain('E2e-Admin-Password-42');
+    expect(config.stdout).not.toContain('Pw-123');
+
+    worker.child.kill('SIGTERM');
+    expect((await worker.waitForExit(15_000)).code).toBe(0);
+  }, 120_000);
+});
