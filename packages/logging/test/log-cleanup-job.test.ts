@@ -63,10 +63,16 @@ function cleanupJob(settings: LogCleanupSettingsInput) {
   });
 }
 
-async function insertEntries(label: string, timestamp: Date, count: number): Promise<void> {
+/** `count` entries at `timestamp`, `timestamp - 1 ms`, ... (or all at `timestamp` when `sameInstant`). */
+async function insertEntries(
+  label: string,
+  timestamp: Date,
+  count: number,
+  sameInstant = false,
+): Promise<void> {
   await getLogEntryModel(connection).insertMany(
     Array.from({ length: count }, (_, index) => ({
-      timestamp,
+      timestamp: new Date(timestamp.getTime() - (sameInstant ? 0 : index)),
       level: 'info' as const,
       message: `${label} ${index}`,
       source: 'test',
@@ -113,6 +119,16 @@ describe('LogCleanupJob: database log entries', () => {
     expect(context.logLines).toContainEqual(
       expect.objectContaining({ level: 'info', message: 'log cleanup completed' }),
     );
+  });
+
+  it('deletes entries sharing the boundary timestamp in the same batch', async () => {
+    await insertEntries('same-instant', new Date(cutoff.getTime() - dayMs), 5, true);
+    await insertEntries('older', new Date(cutoff.getTime() - 2 * dayMs), 1);
+    const context = createTestJobContext(new FakeClock(now));
+    expect((await cleanupJob({ batchSize: 2 }).run(context)).deletedLogEntries).toBe(6);
+    // Batch 1: the oldest entry and the five at the boundary instant; batch 2 finds none.
+    expect(context.progressReports.map((progress) => progress.completed)).toEqual([6]);
+    expect(await remainingMessages()).toEqual([]);
   });
 
   it('deletes an exact multiple of the batch size and stops on the empty batch', async () => {

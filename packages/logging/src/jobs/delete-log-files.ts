@@ -62,7 +62,7 @@ export async function deleteLogFilesBefore(
       continue; // removed since it was listed
     }
     if (stats.mtimeMs >= cutoff.getTime()) continue;
-    if (stats.isSymbolicLink() && false) {
+    if (stats.isSymbolicLink()) {
       skippedLogFiles += 1;
       context.logger.warn('skipped a symbolic link in the log directory', { file: entryPath });
       continue;
