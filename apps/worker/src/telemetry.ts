@@ -4,16 +4,14 @@
  * `/metrics`, and OTLP/HTTP exporters only when an endpoint is configured. It registers
  * the globals that `@opentelemetry/api` users (the scheduler package) write to.
  *
- * Start it BEFORE mongoose/mongodb are imported: the MongoDB instrumentation patches the
- * driver's modules when they load.
+ * The MongoDB instrumentation itself is registered by `instrument.ts`, which must be
+ * imported before mongoose/mongodb load; here it receives the real providers.
  */
 import { context, metrics, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { registerInstrumentations } from '@opentelemetry/instrumentation';
-import { MongoDBInstrumentation } from '@opentelemetry/instrumentation-mongodb';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   MeterProvider,
@@ -24,6 +22,7 @@ import { BatchSpanProcessor, TracerProvider, type SpanProcessor } from '@opentel
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
+import { mongoDbInstrumentation } from './instrument.js';
 
 export interface TelemetryOptions {
   readonly serviceName: string;
@@ -83,12 +82,8 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   context.setGlobalContextManager(contextManager);
   trace.setGlobalTracerProvider(tracerProvider);
   metrics.setGlobalMeterProvider(meterProvider);
-  const disableInstrumentations = registerInstrumentations({
-    tracerProvider,
-    meterProvider,
-    // enhancedDatabaseReporting off: statements carry `?` in place of values.
-    instrumentations: [new MongoDBInstrumentation({ enhancedDatabaseReporting: false })],
-  });
+  mongoDbInstrumentation.setTracerProvider(tracerProvider);
+  mongoDbInstrumentation.setMeterProvider(meterProvider);
   return {
     tracerProvider,
     meterProvider,
@@ -99,7 +94,6 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
       await meterProvider.forceFlush();
     },
     shutdown: async () => {
-      disableInstrumentations();
       await tracerProvider.shutdown().catch(() => undefined);
       await meterProvider.shutdown().catch(() => undefined);
       trace.disable();

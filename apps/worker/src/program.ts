@@ -1,0 +1,220 @@
+/**
+ * The operator CLI: `worker start | config | jobs list|history|run|pause|resume | demo`.
+ *
+ * Exit codes: 0 success, 1 runtime failure, 2 invalid configuration, 3 unknown job or
+ * a job disabled by configuration. Telemetry starts before the worker modules are
+ * imported, so the MongoDB instrumentation patches the driver as it loads.
+ */
+import { Command, Option } from 'commander';
+import { ConfigurationError } from './config/load.js';
+import { redactConfiguration } from './config/redact.js';
+import { loadWorkerConfiguration, type WorkerConfiguration } from './config/worker-config.js';
+import { createLogger, type WorkerLogger } from './logger.js';
+
+export const exitCodes = { ok: 0, failure: 1, invalidConfiguration: 2, unknownJob: 3 } as const;
+
+class UnknownJobError extends Error {}
+
+interface GlobalOptions {
+  readonly config?: string;
+}
+
+function loadConfigurationOrExit(command: Command): WorkerConfiguration {
+  const globalOptions = command.optsWithGlobals<GlobalOptions>();
+  try {
+    return loadWorkerConfiguration({ configFile: globalOptions.config });
+  } catch (error) {
+    if (error instanceof ConfigurationError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(exitCodes.invalidConfiguration);
+    }
+    throw error;
+  }
+}
+
+function commandLogger(configuration: WorkerConfiguration): WorkerLogger {
+  // Commands print results on stdout; their logs go to stderr, warnings and worse only.
+  return createLogger({
+    level: configuration.logLevel === 'debug' || configuration.logLevel === 'trace' ? configuration.logLevel : 'warn',
+    format: 'json',
+    destination: process.stderr,
+  });
+}
+
+async function runStart(command: Command): Promise<void> {
+  const configuration = loadConfigurationOrExit(command);
+  const logger = createLogger({ level: configuration.logLevel, format: configuration.logFormat });
+  const { startTelemetry } = await import('./telemetry.js');
+  const telemetry = startTelemetry({
+    serviceName: configuration.telemetry.serviceName,
+    otlpEndpoint: configuration.telemetry.otlpEndpoint,
+    metricExportIntervalMs: configuration.telemetry.metricExportIntervalMs,
+  });
+  const { startWorker } = await import('./worker.js');
+  let worker;
+  try {
+    worker = await startWorker({ configuration, logger, telemetry });
+  } catch (error) {
+    logger.fatal({ error: error instanceof Error ? error.message : String(error) }, 'worker failed to start');
+    await telemetry.shutdown();
+    process.exitCode = exitCodes.failure;
+    return;
+  }
+  const running = worker;
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (signalled) {
+      logger.warn({ signal }, 'second signal: exiting without waiting');
+      process.exit(exitCodes.failure);
+    }
+    signalled = true;
+    void (async () => {
+      await running.shutdown(signal);
+      await telemetry.shutdown();
+      process.exitCode = exitCodes.ok;
+      // Whatever a library left scheduled, the process ends now that everything is closed.
+      setTimeout(() => process.exit(exitCodes.ok), 1000).unref();
+    })();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+async function withContext<TResult>(
+  command: Command,
+  action: (context: import('./worker.js').WorkerContext) => Promise<TResult>,
+): Promise<TResult> {
+  const configuration = loadConfigurationOrExit(command);
+  const { openWorkerContext } = await import('./worker.js');
+  const context = await openWorkerContext({ configuration, logger: commandLogger(configuration) });
+  // createJobRuntime constructs Agenda, whose constructor starts `backend.connect()` without a
+  // catch. Closing the connection while that is in flight rejects it with
+  // MongoClientClosedError / MongoExpiredSessionError, unhandled: ignore driver errors
+  // of that kind once we are closing, and only then.
+  let closing = false;
+  const ignoreClosedClient = (reason: unknown): void => {
+    if (closing && reason instanceof Error && /^Mongo\w*Error$/u.test(reason.name)) return;
+    throw reason;
+  };
+  process.on('unhandledRejection', ignoreClosedClient);
+  try {
+    return await action(context);
+  } finally {
+    closing = true;
+    await context.close();
+  }
+}
+
+function requireKnownJob(context: import('./worker.js').WorkerContext, jobName: string): void {
+  const plan = context.jobs.plans.find((entry) => entry.jobName === jobName);
+  if (plan === undefined) {
+    throw new UnknownJobError(`unknown job "${jobName}": known jobs are ${context.knownJobNames.join(', ')}`);
+  }
+  if (!plan.enabled) {
+    throw new UnknownJobError(
+      `job "${jobName}" is disabled by configuration (BACKGROUND_JOBS_ENABLED / JOBS_*_ENABLED)`,
+    );
+  }
+}
+
+export function createProgram(): Command {
+  const program = new Command('worker')
+    .description('Runs and operates the recurring background jobs')
+    .option('-c, --config <file>', 'JSON configuration file (environment variables override it; or WORKER_CONFIG_FILE)')
+    .showHelpAfterError();
+
+  program
+    .command('start')
+    .description('Connect, seed, schedule every enabled job and process them until SIGTERM/SIGINT')
+    .action(async (_options: unknown, command: Command) => runStart(command));
+
+  program
+    .command('config')
+    .description('Print the effective configuration (secrets redacted)')
+    .action((_options: unknown, command: Command) => {
+      const configuration = loadConfigurationOrExit(command);
+      process.stdout.write(`${JSON.stringify(redactConfiguration(configuration), null, 2)}\n`);
+    });
+
+  const jobs = program.command('jobs').description('Inspect and control the recurring jobs');
+  jobs
+    .command('list')
+    .description('Every job: enabled, interval, last run, outcome, duration, next run, paused')
+    .option('--json', 'print JSON (the /jobs data)')
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const { formatJobsTable } = await import('./jobs-view.js');
+      const rows = await withContext(command, (context) => context.listJobRows());
+      process.stdout.write(options.json === true ? `${JSON.stringify(rows, null, 2)}\n` : `${formatJobsTable(rows)}\n`);
+    });
+  jobs
+    .command('history')
+    .description('The latest runs of one job, newest first')
+    .argument('<job>', 'job name, e.g. RefreshTokenCleanupJob')
+    .addOption(new Option('-n, --limit <count>', 'how many runs').default('20'))
+    .option('--json', 'print JSON')
+    .action(async (jobName: string, options: { limit: string; json?: boolean }, command: Command) => {
+      const limit = Number(options.limit);
+      if (!Number.isSafeInteger(limit) || limit < 1) {
+        throw new UnknownJobError(`--limit must be a positive integer, got ${options.limit}`);
+      }
+      const { formatHistoryTable } = await import('./jobs-view.js');
+      const runs = await withContext(command, async (context) => {
+        requireKnownJob(context, jobName);
+        return context.runtime.history(jobName, limit);
+      });
+      process.stdout.write(options.json === true ? `${JSON.stringify(runs, null, 2)}\n` : `${formatHistoryTable(runs)}\n`);
+    });
+  jobs
+    .command('run')
+    .description('Trigger a run now (it still runs once across all replicas)')
+    .argument('<job>', 'job name')
+    .action(async (jobName: string, _options: unknown, command: Command) => {
+      const occurrence = await withContext(command, async (context) => {
+        requireKnownJob(context, jobName);
+        return context.runtime.triggerNow(jobName);
+      });
+      process.stdout.write(
+        `${jobName}: occurrence ${occurrence.occurrenceAt.toISOString()} is due now; a running worker will take it\n`,
+      );
+    });
+  for (const [name, verb] of [
+    ['pause', 'paused'],
+    ['resume', 'resumed'],
+  ] as const) {
+    jobs
+      .command(name)
+      .description(name === 'pause' ? 'Pause a job on every replica (persisted)' : 'Resume a paused job')
+      .argument('<job>', 'job name')
+      .action(async (jobName: string, _options: unknown, command: Command) => {
+        await withContext(command, async (context) => {
+          requireKnownJob(context, jobName);
+          await (name === 'pause' ? context.runtime.pause(jobName) : context.runtime.resume(jobName));
+        });
+        process.stdout.write(`${jobName}: ${verb}\n`);
+      });
+  }
+
+  program
+    .command('demo')
+    .description('Embedded database + loopback SMTP sink + sample data; every job runs within a minute')
+    .addOption(new Option('--duration <seconds>', 'stop after this many seconds').default('60'))
+    .action(async (options: { duration: string }) => {
+      const { runDemo } = await import('./demo.js');
+      await runDemo({ durationSeconds: Number(options.duration) });
+    });
+  return program;
+}
+
+export async function main(argv: readonly string[] = process.argv): Promise<void> {
+  try {
+    await createProgram().parseAsync([...argv]);
+  } catch (error) {
+    if (error instanceof UnknownJobError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exitCode = exitCodes.unknownJob;
+      return;
+    }
+    process.stderr.write(`worker: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = exitCodes.failure;
+  }
+}
