@@ -157,4 +157,35 @@ describe('createJobRuntime', () => {
     expect(await database.collection('agendaJobs').countDocuments({ name: 'corrupted' })).toBe(1);
     await runtime.stop();
   });
+  it('drains: a run past the deadline is aborted through its signal, marked interrupted and unlocked', async () => {
+    let started = false;
+    const database = await newDatabase();
+    const longJob: RecurringJob<JobResultSummary> = {
+      name: 'long-in-process',
+      intervalMs: 3_600_000,
+      lockLifetimeMs: 1000,
+      run: async (context) => {
+        started = true;
+        while (!context.signal.aborted) {
+          await context.reportProgress({ completed: 1, total: 2 });
+          await sleep(50);
+        }
+        throw context.signal.reason;
+      },
+    };
+    const runtime = await runtimeWith([longJob]);
+    await runtime.start();
+    await waitUntil('the run to start', () => started);
+    await sleep(600);
+    expect(runtime.activeRuns).toBe(1);
+    const progressed = await database.collection('agendaJobs').findOne({ name: 'long-in-process' });
+    expect(progressed?.progress).toBe(50);
+    expect(progressed?.lockedAt).toBeInstanceOf(Date);
+    expect(await runtime.drain(100)).toEqual({ completedBeforeDeadline: false, interrupted: 1 });
+    const [run] = await runtime.history('long-in-process', 1);
+    expect(run).toMatchObject({ status: 'interrupted', error: { name: 'RunInterruptedError' } });
+    const document = await database.collection('agendaJobs').findOne({ name: 'long-in-process' });
+    expect(document?.lockedAt).toBeNull();
+    expect(runtime.activeRuns).toBe(0);
+  });
 });

@@ -1,0 +1,225 @@
+/**
+ * Benchmarks of @app/scheduler-agenda against raw Agenda on the same server in the same
+ * run: scheduling lag, overhead per run, idle database commands. Run with `pnpm bench`
+ * (builds first); uses MONGODB_URI when set, else starts a local FerretDB.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MongoBackend } from '@agendajs/mongo-backend';
+import { MongooseJobRunLedger, MongooseRecurringJobRepository } from '@app/logging';
+import { startLocalMongo, type LocalMongoServer } from '@app/mongo-local';
+import type { JobResultSummary, RecurringJob } from '@app/shared-jobs';
+import { Agenda } from 'agenda';
+import { MongoClient } from 'mongodb';
+import mongoose, { type Connection } from 'mongoose';
+import { createJobRuntime } from '../src/index.js';
+
+process.env.DO_NOT_TRACK = '1';
+const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
+
+function percentile(values: number[], fraction: number): number {
+  const sorted = [...values].sort((left, right) => left - right);
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1));
+  return sorted[index] ?? Number.NaN;
+}
+
+interface Connections {
+  client: MongoClient;
+  connection: Connection;
+  commands: () => number;
+  close: () => Promise<void>;
+}
+
+/** A driver client for Agenda and a mongoose connection for the ledger, both counting commands. */
+async function connect(uri: string, databaseName: string): Promise<Connections> {
+  let commandCount = 0;
+  const client = new MongoClient(uri, { monitorCommands: true });
+  client.on('commandStarted', () => {
+    commandCount += 1;
+  });
+  await client.connect();
+  const connection = await mongoose
+    .createConnection(uri, { dbName: databaseName, monitorCommands: true })
+    .asPromise();
+  connection.getClient().on('commandStarted', () => {
+    commandCount += 1;
+  });
+  return {
+    client,
+    connection,
+    commands: () => commandCount,
+    close: async () => {
+      await connection.close();
+      await client.close();
+    },
+  };
+}
+
+async function ourRuntime(uri: string, databaseName: string, jobs: RecurringJob<JobResultSummary>[]) {
+  const connections = await connect(uri, databaseName);
+  const ledger = new MongooseJobRunLedger(connections.connection);
+  const repository = new MongooseRecurringJobRepository(connections.connection);
+  await ledger.ensureIndexes();
+  await repository.ensureIndexes();
+  const runtime = createJobRuntime({
+    database: connections.client.db(databaseName),
+    ledger,
+    repository,
+    jobs,
+  });
+  return { runtime, connections };
+}
+
+function rawAgenda(connections: Connections, databaseName: string, processEvery: number, maxConcurrency = 20): Agenda {
+  return new Agenda({
+    backend: new MongoBackend({ mongo: connections.client.db(databaseName), collection: 'agendaJobs' }),
+    processEvery,
+    maxConcurrency,
+  });
+}
+
+async function measureLag(uri: string): Promise<{ p50: number; p99: number; samples: number }> {
+  const lags: number[] = [];
+  const jobs = Array.from({ length: 10 }, (_, index): RecurringJob<JobResultSummary> => ({
+    name: `lag-${index}`,
+    intervalMs: 1000,
+    run: (context) => {
+      // The first occurrence is the start of the current window, due at start-up: not a lag.
+      if (context.occurrenceAt.getTime() > startedAt) lags.push(Date.now() - context.occurrenceAt.getTime());
+      return Promise.resolve({});
+    },
+  }));
+  const { runtime, connections } = await ourRuntime(uri, 'bench_lag', jobs);
+  const startedAt = Date.now();
+  await runtime.start();
+  while (lags.length < 220) await sleep(200);
+  await runtime.drain(5000);
+  await connections.close();
+  return { p50: percentile(lags, 0.5), p99: percentile(lags, 0.99), samples: lags.length };
+}
+
+async function measureOverhead(uri: string, runs: number) {
+  // Ours: `runs` jobs, each due at start-up; time until every one has run once.
+  let ourCompleted = 0;
+  const jobs = Array.from({ length: runs }, (_, index): RecurringJob<JobResultSummary> => ({
+    name: `overhead-${index}`,
+    intervalMs: 3_600_000,
+    run: () => {
+      ourCompleted += 1;
+      return Promise.resolve({});
+    },
+  }));
+  const ours = await ourRuntime(uri, 'bench_overhead_ours', jobs);
+  const ourCommandsBefore = ours.connections.commands();
+  const ourStart = performance.now();
+  await ours.runtime.start();
+  while (ourCompleted < runs) await sleep(5);
+  const ourElapsed = performance.now() - ourStart;
+  await sleep(300); // let the post-run writes land before counting
+  const ourCommands = ours.connections.commands() - ourCommandsBefore;
+  await ours.runtime.drain(5000);
+  await ours.connections.close();
+
+  // Raw Agenda: the same number of job names, each scheduled now, same handler.
+  const rawConnections = await connect(uri, 'bench_overhead_raw');
+  const agenda = rawAgenda(rawConnections, 'bench_overhead_raw', 500, runs);
+  let rawCompleted = 0;
+  for (let index = 0; index < runs; index += 1) {
+    agenda.define(`overhead-${index}`, () => {
+      rawCompleted += 1;
+      return Promise.resolve();
+    });
+  }
+  await agenda.ready;
+  const rawCommandsBefore = rawConnections.commands();
+  const rawStart = performance.now();
+  for (let index = 0; index < runs; index += 1) await agenda.now(`overhead-${index}`);
+  await agenda.start();
+  while (rawCompleted < runs) await sleep(5);
+  const rawElapsed = performance.now() - rawStart;
+  await sleep(300);
+  const rawCommands = rawConnections.commands() - rawCommandsBefore;
+  await agenda.stop(false);
+  await rawConnections.close();
+  return {
+    oursMsPerRun: ourElapsed / runs,
+    rawMsPerRun: rawElapsed / runs,
+    oursCommandsPerRun: ourCommands / runs,
+    rawCommandsPerRun: rawCommands / runs,
+  };
+}
+
+async function measureIdle(uri: string, windowMs: number) {
+  const names = ['idle-a', 'idle-b', 'idle-c', 'idle-d', 'idle-e'];
+  const jobs = names.map((name): RecurringJob<JobResultSummary> => ({
+    name,
+    intervalMs: 3_600_000,
+    run: () => Promise.resolve({}),
+  }));
+  const ours = await ourRuntime(uri, 'bench_idle_ours', jobs);
+  await ours.runtime.start();
+  await sleep(3000); // first runs done; next occurrences are an hour away
+  const oursBefore = ours.connections.commands();
+  await sleep(windowMs);
+  const oursCommands = ours.connections.commands() - oursBefore;
+  await ours.runtime.drain(5000);
+  await ours.connections.close();
+
+  const rawIdle = async (processEvery: number, databaseName: string) => {
+    const connections = await connect(uri, databaseName);
+    const agenda = rawAgenda(connections, databaseName, processEvery);
+    for (const name of names) agenda.define(name, () => Promise.resolve());
+    await agenda.start();
+    for (const name of names) await agenda.every('1 hour', name);
+    await sleep(3000);
+    const before = connections.commands();
+    await sleep(windowMs);
+    const count = connections.commands() - before;
+    await agenda.stop(false);
+    await connections.close();
+    return count;
+  };
+  const rawDefault = await rawIdle(5000, 'bench_idle_raw_default');
+  const rawSame = await rawIdle(500, 'bench_idle_raw_500');
+  const perMinute = (count: number) => (count * 60_000) / windowMs;
+  return { ours: perMinute(oursCommands), rawDefault: perMinute(rawDefault), rawSameProcessEvery: perMinute(rawSame) };
+}
+
+async function main(): Promise<void> {
+  let server: LocalMongoServer | null = null;
+  let dataDirectory: string | null = null;
+  let uri = process.env.MONGODB_URI;
+  if (!uri) {
+    dataDirectory = mkdtempSync(join(tmpdir(), 'scheduler-bench-'));
+    server = await startLocalMongo({ dataDirectory });
+    uri = server.uri;
+  }
+  try {
+    console.log(`server: ${server ? 'local FerretDB (SQLite)' : 'MONGODB_URI'}`);
+    const lag = await measureLag(uri);
+    console.log(
+      `scheduling lag (due -> handler start, ${lag.samples} runs, default settings): p50 ${lag.p50.toFixed(0)} ms, p99 ${lag.p99.toFixed(0)} ms (target p99 < 1000 ms: ${lag.p99 < 1000 ? 'met' : 'MISSED'})`,
+    );
+    const overhead = await measureOverhead(uri, 200);
+    const timeRatio = overhead.oursMsPerRun / overhead.rawMsPerRun;
+    console.log(
+      `overhead per run (200 empty runs): ours ${overhead.oursMsPerRun.toFixed(2)} ms, raw Agenda ${overhead.rawMsPerRun.toFixed(2)} ms, ratio ${timeRatio.toFixed(2)}x (target <= 1.5x: ${timeRatio <= 1.5 ? 'met' : 'MISSED'})`,
+    );
+    console.log(
+      `database commands per run: ours ${overhead.oursCommandsPerRun.toFixed(1)}, raw Agenda ${overhead.rawCommandsPerRun.toFixed(1)}, ratio ${(overhead.oursCommandsPerRun / overhead.rawCommandsPerRun).toFixed(2)}x`,
+    );
+    const windowMs = 20_000;
+    const idle = await measureIdle(uri, windowMs);
+    console.log(
+      `idle commands per minute (5 jobs, ${windowMs / 1000} s window extrapolated): ours ${idle.ours.toFixed(0)}, ` +
+        `raw Agenda default processEvery 5 s ${idle.rawDefault.toFixed(0)} (ratio ${(idle.ours / idle.rawDefault).toFixed(2)}x), ` +
+        `raw Agenda processEvery 500 ms ${idle.rawSameProcessEvery.toFixed(0)} (ratio ${(idle.ours / idle.rawSameProcessEvery).toFixed(2)}x)`,
+    );
+  } finally {
+    await server?.stop();
+    if (dataDirectory) rmSync(dataDirectory, { recursive: true, force: true });
+  }
+}
+
+await main();
