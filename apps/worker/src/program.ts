@@ -10,6 +10,7 @@ import { ConfigurationError } from './config/load.js';
 import { redactConfiguration } from './config/redact.js';
 import { loadWorkerConfiguration, type WorkerConfiguration } from './config/worker-config.js';
 import { createLogger, type WorkerLogger } from './logger.js';
+import type { WorkerContext } from './worker.js';
 
 export const exitCodes = { ok: 0, failure: 1, invalidConfiguration: 2, unknownJob: 3 } as const;
 
@@ -82,7 +83,7 @@ async function runStart(command: Command): Promise<void> {
 
 async function withContext<TResult>(
   command: Command,
-  action: (context: import('./worker.js').WorkerContext) => Promise<TResult>,
+  action: (context: WorkerContext) => Promise<TResult>,
 ): Promise<TResult> {
   const configuration = loadConfigurationOrExit(command);
   const { openWorkerContext } = await import('./worker.js');
@@ -105,7 +106,7 @@ async function withContext<TResult>(
   }
 }
 
-function requireKnownJob(context: import('./worker.js').WorkerContext, jobName: string): void {
+function requireKnownJob(context: WorkerContext, jobName: string): void {
   const plan = context.jobs.plans.find((entry) => entry.jobName === jobName);
   if (plan === undefined) {
     throw new UnknownJobError(`unknown job "${jobName}": known jobs are ${context.knownJobNames.join(', ')}`);
@@ -201,6 +202,8 @@ export function createProgram(): Command {
     .action(async (options: { duration: string }) => {
       const { runDemo } = await import('./demo.js');
       await runDemo({ durationSeconds: Number(options.duration) });
+      // Everything is closed; a library timer must not keep the process alive.
+      setTimeout(() => process.exit(process.exitCode ?? exitCodes.ok), 1000).unref();
     });
   return program;
 }

@@ -66,6 +66,8 @@ export async function openWorkerContext(options: OpenWorkerContextOptions): Prom
     await embedded?.stop();
     // The driver's message can quote the connection string: keep only the redacted form.
     const reason = error instanceof Error ? error.message.replaceAll(uri, redactMongoUri(uri)) : String(error);
+    // No `cause`: the driver's error can quote the connection string with its credentials.
+    // eslint-disable-next-line preserve-caught-error
     throw new Error(`cannot connect to ${redactMongoUri(uri)}: ${reason}`);
   }
   logger.info({ mongo: redactMongoUri(uri), database: configuration.mongodb.database }, 'connected to the database');
@@ -174,7 +176,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   let shuttingDown: Promise<void> | undefined;
 
   const readiness = async (): Promise<ReadinessReport> => {
-    let databaseReachable = false;
+    let databaseReachable: boolean;
     try {
       await context.connection.db?.admin().ping();
       databaseReachable = true;

@@ -108,7 +108,7 @@ describe('worker start', () => {
     ]);
     const user = await getUserModel(connection).findOne({ email: 'old-login@example.test' }).lean();
     expect(user?.lastLoginIp).toBeNull();
-    await waitUntil(async () => (smtpSink.received.length > 0 ? true : undefined), 20_000, 'the email');
+    await waitUntil(() => Promise.resolve(smtpSink.received.length > 0 ? true : undefined), 20_000, 'the email');
     expect(smtpSink.received[0]?.to).toEqual(['ops@example.test']);
     expect(smtpSink.received[0]?.raw).toContain('Subject: e2e hello');
     expect(await getEmailQueueModel(connection).countDocuments({ status: 'sent' })).toBe(1);

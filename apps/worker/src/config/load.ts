@@ -85,7 +85,7 @@ export function buildConfigurationSchema(sections: readonly SettingsSection[]): 
           key,
           value instanceof z.ZodType ? value : toSchema(value as Record<string, unknown>).prefault({}),
         ]),
-      ) as z.ZodRawShape,
+      ),
     );
   return workerBaseSchema.extend(toSchema(nested).shape);
 }
