@@ -8,7 +8,7 @@ import { MongooseJobRunLedger, MongooseRecurringJobRepository } from '../src/ind
 
 /** Each instance opens its own connection to this file's database, so races are real. */
 function harnessOf<TInstance extends { ensureIndexes(): Promise<void> }>(
-  collectionName: string,
+  collectionNames: readonly string[],
   create: (connection: Connection) => TInstance,
 ) {
   return () => {
@@ -25,7 +25,9 @@ function harnessOf<TInstance extends { ensureIndexes(): Promise<void> }>(
       },
       async teardown(): Promise<void> {
         const [first] = connections;
-        if (first !== undefined) await first.dropCollection(collectionName).catch(ignoreMissing);
+        for (const collectionName of collectionNames) {
+          if (first !== undefined) await first.dropCollection(collectionName).catch(ignoreMissing);
+        }
         await Promise.all(connections.map((connection) => connection.close()));
       },
     });
@@ -38,10 +40,10 @@ function ignoreMissing(error: unknown): void {
 
 describeRecurringJobRepositoryConformance(
   'MongooseRecurringJobRepository',
-  harnessOf('recurring_job_executions', (connection) => new MongooseRecurringJobRepository(connection)),
+  harnessOf(['recurring_job_executions'], (connection) => new MongooseRecurringJobRepository(connection)),
 );
 
 describeJobRunLedgerConformance(
   'MongooseJobRunLedger',
-  harnessOf('job_runs', (connection) => new MongooseJobRunLedger(connection)),
+  harnessOf(['job_runs', 'job_run_finishes'], (connection) => new MongooseJobRunLedger(connection)),
 );
