@@ -22,7 +22,7 @@ function isDuplicateKeyError(error: unknown): boolean {
     typeof error === 'object' &&
     error !== null &&
     'code' in error &&
-    (error).code === duplicateKeyErrorCode
+    error.code === duplicateKeyErrorCode
   );
 }
 

@@ -1,0 +1,53 @@
+// Child process of the benchmarks: runs one identity job handler and prints its time and RSS as JSON.
+import { silentJobLogger } from '@app/shared-jobs';
+import type { JobContext } from '@app/shared-jobs';
+import {
+  createIpAnonymizationJob,
+  createRefreshTokenCleanupJob,
+  parseIpAnonymizationSettings,
+  parseRefreshTokenCleanupSettings,
+} from '@app/identity';
+import { connect, megabytes } from './support.ts';
+
+const [uri, databaseName, jobKind, batchSizeText, nowText] = process.argv.slice(2);
+if (!uri || !databaseName || !jobKind || !batchSizeText || !nowText) {
+  throw new Error('usage: run-job.ts URI DATABASE JOB BATCH_SIZE NOW');
+}
+const batchSize = Number(batchSizeText);
+const now = new Date(nowText);
+const connection = await connect(uri, databaseName);
+const job =
+  jobKind === 'refresh-token-cleanup'
+    ? createRefreshTokenCleanupJob({ connection, settings: parseRefreshTokenCleanupSettings({ batchSize }) })
+    : createIpAnonymizationJob({ connection, settings: parseIpAnonymizationSettings({ batchSize }) });
+const context: JobContext = {
+  jobName: job.name,
+  runId: 'bench',
+  occurrenceAt: now,
+  attempt: 1,
+  clock: { now: () => now },
+  logger: silentJobLogger,
+  signal: new AbortController().signal,
+  reportProgress: () => Promise.resolve(),
+};
+globalThis.gc?.();
+const rssBefore = process.memoryUsage.rss();
+let peakRss = rssBefore;
+const sampler = setInterval(() => {
+  peakRss = Math.max(peakRss, process.memoryUsage.rss());
+}, 10);
+const started = performance.now();
+const result = await job.run(context);
+const elapsedMs = performance.now() - started;
+clearInterval(sampler);
+peakRss = Math.max(peakRss, process.memoryUsage.rss());
+await connection.close();
+process.stdout.write(
+  JSON.stringify({
+    elapsedMs,
+    result,
+    rssBeforeMb: megabytes(rssBefore),
+    peakRssMb: megabytes(peakRss),
+    maxRssMb: megabytes(process.resourceUsage().maxRSS * 1024),
+  }),
+);
