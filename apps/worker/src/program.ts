@@ -5,6 +5,7 @@
  * a job disabled by configuration. Telemetry starts before the worker modules are
  * imported, so the MongoDB instrumentation patches the driver as it loads.
  */
+import { resolveAdminPassword } from '@app/identity';
 import { Command, Option } from 'commander';
 import { ConfigurationError } from './config/load.js';
 import { redactConfiguration } from './config/redact.js';
@@ -44,6 +45,17 @@ function commandLogger(configuration: WorkerConfiguration): WorkerLogger {
 
 async function runStart(command: Command): Promise<void> {
   const configuration = loadConfigurationOrExit(command);
+  if (configuration.adminSeeder.enabled) {
+    // Pre-flight, before the database: an unreadable ADMIN_PASSWORD_FILE is a configuration error.
+    try {
+      await resolveAdminPassword(configuration.adminSeeder);
+    } catch (error) {
+      process.stderr.write(
+        `Invalid worker configuration (1 problem):\n  - ADMIN_PASSWORD_FILE (adminSeeder.passwordFile): ${error instanceof Error ? error.message : String(error)}\n`,
+      );
+      process.exit(exitCodes.invalidConfiguration);
+    }
+  }
   const logger = createLogger({ level: configuration.logLevel, format: configuration.logFormat });
   const { startTelemetry } = await import('./telemetry.js');
   const telemetry = startTelemetry({
@@ -132,7 +144,14 @@ export function createProgram(): Command {
   program
     .command('config')
     .description('Print the effective configuration (secrets redacted)')
-    .action((_options: unknown, command: Command) => {
+    .option('--env-reference', 'print the table of every environment variable instead (markdown)')
+    .action(async (options: { envReference?: boolean }, command: Command) => {
+      if (options.envReference === true) {
+        const { formatEnvironmentReference } = await import('./config/reference.js');
+        const { settingsSections } = await import('./config/worker-config.js');
+        process.stdout.write(`${formatEnvironmentReference(settingsSections)}\n`);
+        return;
+      }
       const configuration = loadConfigurationOrExit(command);
       process.stdout.write(`${JSON.stringify(redactConfiguration(configuration), null, 2)}\n`);
     });

@@ -12,7 +12,8 @@ import {
 } from '../src/config/env-mapping.js';
 import { ConfigurationError, deepMerge, loadConfiguration, buildConfigurationSchema } from '../src/config/load.js';
 import { redactConfiguration } from '../src/config/redact.js';
-import { loadWorkerConfiguration } from '../src/config/worker-config.js';
+import { describeDefault, environmentReference, formatEnvironmentReference } from '../src/config/reference.js';
+import { loadWorkerConfiguration, settingsSections } from '../src/config/worker-config.js';
 
 function captureConfigurationError(action: () => unknown): ConfigurationError {
   try {
@@ -124,7 +125,7 @@ describe('environment mapping', () => {
 
 describe('worker configuration', () => {
   it('gives every default from an empty environment', () => {
-    const configuration = loadWorkerConfiguration({ environment: { JOBS_EMAIL_QUEUE_ENABLED: 'false' } });
+    const configuration = loadWorkerConfiguration({ environment: { JOBS_EMAIL_QUEUE_ENABLED: 'false', ADMIN_PASSWORD: 'pw' } });
     expect(configuration.mongodb.database).toBe('background_jobs');
     expect(configuration.mongodb.uri).toBeUndefined();
     expect(configuration.backgroundJobsEnabled).toBe(true);
@@ -182,9 +183,9 @@ describe('worker configuration', () => {
 
   it('requires SMTP only while the email queue job is enabled', () => {
     const error = captureConfigurationError(() => loadWorkerConfiguration({ environment: {} }));
-    expect(error.problems.map((problem) => problem.key)).toEqual(['SMTP_HOST', 'SMTP_FROM']);
-    expect(loadWorkerConfiguration({ environment: { BACKGROUND_JOBS_ENABLED: 'false' } }).smtp).toBeUndefined();
-    const partial = captureConfigurationError(() => loadWorkerConfiguration({ environment: { SMTP_HOST: 'mail' } }));
+    expect(error.problems.map((problem) => problem.key)).toEqual(['SMTP_HOST', 'SMTP_FROM', 'ADMIN_PASSWORD']);
+    expect(loadWorkerConfiguration({ environment: { BACKGROUND_JOBS_ENABLED: 'false', ADMIN_ENABLED: 'false' } }).smtp).toBeUndefined();
+    const partial = captureConfigurationError(() => loadWorkerConfiguration({ environment: { SMTP_HOST: 'mail', ADMIN_PASSWORD: 'pw' } }));
     expect(partial.problems.map((problem) => `${problem.key}: ${problem.message}`)).toEqual(['SMTP_FROM (smtp.from): required'.replace(' (smtp.from)', '')]);
   });
 
@@ -202,11 +203,11 @@ describe('worker configuration', () => {
       file,
       JSON.stringify({ mongodb: { database: 'from_file' }, http: { port: 9000 }, jobs: { ipAnonymization: { intervalDays: 3 } } }),
     );
-    const configuration = loadWorkerConfiguration({ configFile: file, environment: { HTTP_PORT: '9100', JOBS_EMAIL_QUEUE_ENABLED: 'false' } });
+    const configuration = loadWorkerConfiguration({ configFile: file, environment: { HTTP_PORT: '9100', JOBS_EMAIL_QUEUE_ENABLED: 'false', ADMIN_ENABLED: 'false' } });
     expect(configuration.mongodb.database).toBe('from_file');
     expect(configuration.http.port).toBe(9100);
     expect(configuration.jobs.ipAnonymization.intervalDays).toBe(3);
-    const viaEnvironment = loadWorkerConfiguration({ environment: { WORKER_CONFIG_FILE: file, JOBS_EMAIL_QUEUE_ENABLED: 'false' } });
+    const viaEnvironment = loadWorkerConfiguration({ environment: { WORKER_CONFIG_FILE: file, JOBS_EMAIL_QUEUE_ENABLED: 'false', ADMIN_ENABLED: 'false' } });
     expect(viaEnvironment.http.port).toBe(9000);
   });
 
@@ -221,7 +222,7 @@ describe('worker configuration', () => {
       [arrayFile, 'JSON object'],
     ] as const) {
       const error = captureConfigurationError(() =>
-        loadWorkerConfiguration({ configFile: path, environment: { JOBS_EMAIL_QUEUE_ENABLED: 'false' } }),
+        loadWorkerConfiguration({ configFile: path, environment: { JOBS_EMAIL_QUEUE_ENABLED: 'false', ADMIN_ENABLED: 'false' } }),
       );
       expect(error.problems[0]?.key).toBe('WORKER_CONFIG_FILE');
       expect(error.message).toContain(reason);
@@ -273,8 +274,26 @@ describe('worker configuration', () => {
   });
 
   it('names a single problem in the singular', () => {
-    const error = captureConfigurationError(() => loadWorkerConfiguration({ environment: { HTTP_PORT: 'x', JOBS_EMAIL_QUEUE_ENABLED: 'false' } }));
+    const error = captureConfigurationError(() => loadWorkerConfiguration({ environment: { HTTP_PORT: 'x', JOBS_EMAIL_QUEUE_ENABLED: 'false', ADMIN_ENABLED: 'false' } }));
     expect(error.message).toMatch(/^Invalid worker configuration \(1 problem\):\n {2}- HTTP_PORT \(http\.port\): /u);
+  });
+});
+
+describe('environment reference', () => {
+  it('lists every variable with its default, derived from the schemas', () => {
+    const rows = environmentReference(settingsSections);
+    const byName = new Map(rows.map((row) => [row.name, row]));
+    expect(byName.get('JOBS_REFRESH_TOKEN_CLEANUP_INTERVAL_HOURS')?.defaultValue).toBe('24');
+    expect(byName.get('ADMIN_ROLES')?.defaultValue).toBe('Admin');
+    expect(byName.get('SMTP_HOST')?.defaultValue).toBe('required');
+    expect(byName.get('ADMIN_PASSWORD')?.defaultValue).toBe('-');
+    expect(byName.get('HTTP_HOST')?.defaultValue).toBe('127.0.0.1');
+    expect(byName.get('JOBS_LOG_CLEANUP_INTERVAL_MS')?.meaning).toContain('Overrides the job interval');
+    const table = formatEnvironmentReference(settingsSections);
+    expect(table.split('\n')).toHaveLength(rows.length + 2);
+    expect(describeDefault(z.string().nullable().default('x'))).toBe('x');
+    expect(describeDefault(z.string().nullable())).toBe('required');
+    expect(describeDefault('not a schema')).toBe('required');
   });
 });
 

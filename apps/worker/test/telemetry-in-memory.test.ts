@@ -11,17 +11,32 @@ import { createLogger } from '../src/logger.js';
 import { startTelemetry, type Telemetry } from '../src/telemetry.js';
 import type { RunningWorker } from '../src/worker.js';
 import { Writable } from 'node:stream';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startSmtpSink, type SmtpSink } from '../src/smtp-sink.js';
 
 const adminPassword = 'InMemory-Admin-Password-7';
 const exporter = new InMemorySpanExporter();
 let telemetry: Telemetry;
 let worker: RunningWorker;
 let logText = '';
+let smtpSink: SmtpSink;
+let collector: Server;
+const collectedPaths: string[] = [];
 
 beforeAll(async () => {
+  smtpSink = await startSmtpSink();
+  collector = createServer((request, response) => {
+    collectedPaths.push(request.url ?? '');
+    request.resume();
+    request.on('end', () => response.end('{}'));
+  });
+  await new Promise<void>((resolveListen) => collector.listen(0, '127.0.0.1', () => resolveListen()));
   telemetry = startTelemetry({
     serviceName: 'worker-test',
     spanProcessors: [new SimpleSpanProcessor({ exporter })],
+    otlpEndpoint: `http://127.0.0.1:${(collector.address() as AddressInfo).port}/`,
+    metricExportIntervalMs: 500,
   });
   const { startWorker } = await import('../src/worker.js');
   const configuration = loadWorkerConfiguration({
@@ -30,9 +45,10 @@ beforeAll(async () => {
       MONGODB_DATABASE: process.env.MONGODB_DATABASE,
       HTTP_PORT: '0',
       ADMIN_PASSWORD: adminPassword,
-      JOBS_EMAIL_QUEUE_ENABLED: 'false',
+      SMTP_HOST: '127.0.0.1',
+      SMTP_PORT: String(smtpSink.port),
+      SMTP_FROM: 'worker@example.test',
       JOBS_IP_ANONYMIZATION_ENABLED: 'false',
-      JOBS_LOG_CLEANUP_ENABLED: 'false',
     },
   });
   const destination = new Writable({
@@ -48,6 +64,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await worker.shutdown('test done');
   await telemetry.shutdown();
+  await smtpSink.close();
+  await new Promise<void>((resolveClose) => collector.close(() => resolveClose()));
 });
 
 function findRunSpan(): ReadableSpan | undefined {
@@ -97,5 +115,20 @@ describe('telemetry in process', () => {
     const text = await response.text();
     expect(text).toMatch(/job_runs_total\{[^}]*job_name="RefreshTokenCleanupJob"/u);
     expect(text).toContain('job_schedule_lag');
+    expect(text).toMatch(/email_queue_depth\{[^}]*status="pending"[^}]*\} 0/u);
+    const rows = await worker.context.listJobRows();
+    expect(rows.map((row) => [row.job, row.enabled])).toEqual([
+      ['EmailQueueProcessJob', true],
+      ['IpAnonymizationJob', false],
+      ['LogCleanupJob', true],
+      ['RefreshTokenCleanupJob', true],
+    ]);
+  });
+
+  it('exports traces and metrics to the OTLP endpoint when one is configured', async () => {
+    await telemetry.flush();
+    expect(telemetry.exporting).toBe(true);
+    expect(collectedPaths).toContain('/v1/traces');
+    expect(collectedPaths).toContain('/v1/metrics');
   });
 });

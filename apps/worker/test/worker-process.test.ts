@@ -214,7 +214,17 @@ describe('worker start', () => {
       expect(output).toContain(key);
     }
     expect(output).toMatch(/^Invalid worker configuration \(6 problems\)/u);
+    expect(output).not.toContain('ADMIN_PASSWORD');
     expect(output).not.toContain('TopSecret');
+  }, 30_000);
+
+  it('refuses an unreadable ADMIN_PASSWORD_FILE before connecting', async () => {
+    const { ADMIN_PASSWORD: _password, ...withoutPassword } = baseEnvironment(`${testDatabaseName()}_nofile`);
+    const worker = await launch({ ...withoutPassword, ADMIN_PASSWORD_FILE: '/nonexistent/admin_password' });
+    expect((await worker.waitForExit(15_000)).code).toBe(2);
+    expect(worker.rawOutput()).toContain('ADMIN_PASSWORD_FILE');
+    expect(worker.rawOutput()).toContain('ENOENT');
+    expect(worker.lines.some((line) => line.msg === 'connected to the database')).toBe(false);
   }, 30_000);
 });
 

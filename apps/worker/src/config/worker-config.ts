@@ -126,7 +126,7 @@ export function loadWorkerConfiguration(options: LoadWorkerConfigurationOptions 
     configFile: options.configFile,
     sections: settingsSections,
     schema: workerConfigurationSchema,
-    crossChecks: requireSmtpForEmailJob,
+    crossChecks: (values) => [...requireSmtpForEmailJob(values), ...requireAdminPassword(values)],
   }) as WorkerConfiguration;
 }
 
@@ -139,5 +139,19 @@ function requireSmtpForEmailJob(values: Readonly<Record<string, unknown>>): Conf
   return [
     { key: 'SMTP_HOST', path: 'smtp.host', message: reason },
     { key: 'SMTP_FROM', path: 'smtp.from', message: reason },
+  ];
+}
+
+/** The seeder needs a password (or a file holding it) while it is enabled. */
+function requireAdminPassword(values: Readonly<Record<string, unknown>>): ConfigurationProblem[] {
+  if (valueAtPath(values, ['adminSeeder', 'enabled']) === false) return [];
+  if (valueAtPath(values, ['adminSeeder', 'password']) !== undefined) return [];
+  if (valueAtPath(values, ['adminSeeder', 'passwordFile']) !== undefined) return [];
+  return [
+    {
+      key: 'ADMIN_PASSWORD',
+      path: 'adminSeeder.password',
+      message: 'required while the admin seeder is enabled (or set ADMIN_PASSWORD_FILE, or ADMIN_ENABLED=false)',
+    },
   ];
 }
