@@ -140,7 +140,7 @@ async function measureHandler(uri: string, bench: JobBench, dueCount: number, ba
 async function runBench(uri: string, local: boolean, bench: JobBench, batchSizes: number[]): Promise<void> {
   const sizes = sizesFromEnvironment(bench.sizes.environment, local ? bench.sizes.local : bench.sizes.remote);
   console.log(`\n## ${bench.title}: handler (batchSize ${defaultBatchSize}, child process) vs raw ${bench.rawLabel}`);
-  console.log('due docs | total docs | raw ms | handler ms | throughput ratio (raw ms / handler ms) | handler RSS before -> peak MB (maxRSS)');
+  console.log('due docs | total docs | raw ms | handler ms | throughput ratio (raw ms / handler ms) | handler RSS before -> peak MB (maxRSS) | heapUsed peak / after GC MB');
   for (const dueCount of sizes) {
     const raw = await measureRaw(uri, bench, dueCount);
     const handler = await measureHandler(uri, bench, dueCount, defaultBatchSize);
@@ -148,7 +148,8 @@ async function runBench(uri: string, local: boolean, bench: JobBench, batchSizes
     const ratio = 'error' in raw ? 'n/a' : `${format(raw.elapsedMs / handler.elapsedMs)}x`;
     console.log(
       `${dueCount} | ${dueCount * 2} | ${rawText} | ${format(handler.elapsedMs, 0)} | ${ratio} | ` +
-        `${handler.rssBeforeMb} -> ${handler.peakRssMb} (${handler.maxRssMb})`,
+        `${handler.rssBeforeMb} -> ${handler.peakRssMb} (${handler.maxRssMb}) | ` +
+        `${handler.peakHeapUsedMb} / ${handler.heapUsedAfterGcMb}`,
     );
   }
   const sweepSize = sizes[0] ?? 1000;

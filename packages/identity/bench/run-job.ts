@@ -33,14 +33,19 @@ const context: JobContext = {
 globalThis.gc?.();
 const rssBefore = process.memoryUsage.rss();
 let peakRss = rssBefore;
+let peakHeapUsed = process.memoryUsage().heapUsed;
 const sampler = setInterval(() => {
-  peakRss = Math.max(peakRss, process.memoryUsage.rss());
+  const usage = process.memoryUsage();
+  peakRss = Math.max(peakRss, usage.rss);
+  peakHeapUsed = Math.max(peakHeapUsed, usage.heapUsed);
 }, 10);
 const started = performance.now();
 const result = await job.run(context);
 const elapsedMs = performance.now() - started;
 clearInterval(sampler);
 peakRss = Math.max(peakRss, process.memoryUsage.rss());
+globalThis.gc?.();
+const heapUsedAfterGc = process.memoryUsage().heapUsed;
 await connection.close();
 process.stdout.write(
   JSON.stringify({
@@ -49,5 +54,7 @@ process.stdout.write(
     rssBeforeMb: megabytes(rssBefore),
     peakRssMb: megabytes(peakRss),
     maxRssMb: megabytes(process.resourceUsage().maxRSS * 1024),
+    peakHeapUsedMb: megabytes(peakHeapUsed),
+    heapUsedAfterGcMb: megabytes(heapUsedAfterGc),
   }),
 );

@@ -73,6 +73,10 @@ export interface ChildRunReport {
   readonly peakRssMb: number;
   /** process.resourceUsage().maxRSS: the process's high-water mark, start-up included. */
   readonly maxRssMb: number;
+  /** Highest V8 heapUsed sampled while the handler ran (garbage included). */
+  readonly peakHeapUsedMb: number;
+  /** heapUsed after the run and a forced GC: what the handler retained. */
+  readonly heapUsedAfterGcMb: number;
 }
 
 /** Runs one job handler in a child process (bench/run-job.ts) so its RSS is its own. */
