@@ -188,6 +188,17 @@ describe('worker start', () => {
     expect(await getJobRunModel(connection).countDocuments({ jobName: 'RefreshTokenCleanupJob' })).toBe(1);
     second.child.kill('SIGTERM');
     expect((await second.waitForExit(15_000)).code).toBe(0);
+
+    // Master switch off: nothing scheduled, and the pending occurrence is cancelled.
+    const agendaJobs = connection.collection('agendaJobs');
+    expect(await agendaJobs.countDocuments({ name: 'RefreshTokenCleanupJob' })).toBe(1);
+    const third = await launch({ ...environment, BACKGROUND_JOBS_ENABLED: 'false' });
+    await third.waitForLog((line) => line.msg === 'worker ready');
+    expect(await agendaJobs.countDocuments({ name: 'RefreshTokenCleanupJob' })).toBe(0);
+    const disabledRow = await jobRow(third, 'RefreshTokenCleanupJob');
+    expect(disabledRow).toMatchObject({ enabled: false, nextRunAt: null, lastOutcome: 'succeeded' });
+    third.child.kill('SIGTERM');
+    expect((await third.waitForExit(15_000)).code).toBe(0);
   }, 90_000);
 
   it('refuses a bad configuration before touching the database, naming every bad key', async () => {
