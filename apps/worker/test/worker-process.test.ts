@@ -300,3 +300,43 @@ describe('operator CLI', () => {
     expect((await worker.waitForExit(15_000)).code).toBe(0);
   }, 120_000);
 });
+
+describe('replicas', () => {
+  it('three workers on one database run each occurrence exactly once', async () => {
+    const databaseName = `${testDatabaseName()}_replicas`;
+    const connection = await connect(databaseName);
+    const environment = {
+      ...baseEnvironment(databaseName),
+      JOBS_REFRESH_TOKEN_CLEANUP_INTERVAL_MS: '1000',
+      JOBS_LOG_CLEANUP_INTERVAL_MS: '1500',
+      JOBS_IP_ANONYMIZATION_ENABLED: 'false',
+    };
+    const replicas = await Promise.all([launch(environment), launch(environment), launch(environment)]);
+    await Promise.all(replicas.map((replica) => replica.waitForLog((line) => line.msg === 'worker ready')));
+    const runs = getJobRunModel(connection);
+    await waitUntil(
+      async () => ((await runs.countDocuments({ jobName: 'RefreshTokenCleanupJob', status: 'succeeded' })) >= 5 ? true : undefined),
+      40_000,
+      'five refresh token runs',
+    );
+    await Promise.all(
+      replicas.map(async (replica) => {
+        replica.child.kill('SIGTERM');
+        expect((await replica.waitForExit(15_000)).code).toBe(0);
+      }),
+    );
+    const perOccurrence = await runs.aggregate<{ _id: { jobName: string; occurrenceAt: Date }; succeeded: number }>([
+      { $match: { status: 'succeeded' } },
+      { $group: { _id: { jobName: '$jobName', occurrenceAt: '$occurrenceAt' }, succeeded: { $sum: 1 } } },
+    ]);
+    expect(perOccurrence.length).toBeGreaterThanOrEqual(5);
+    expect(perOccurrence.filter((group) => group.succeeded !== 1)).toEqual([]);
+    // One admin user although three seeders ran at once.
+    expect(await getUserModel(connection).countDocuments({ email: 'admin@localhost.localdomain' })).toBe(1);
+    // One Agenda document per job, whatever the number of replicas that scheduled it.
+    const documents = await connection.collection('agendaJobs').aggregate<{ count: number }>([
+      { $group: { _id: '$name', count: { $sum: 1 } } },
+    ]).toArray();
+    expect(documents.every((group) => group.count === 1)).toBe(true);
+  }, 90_000);
+});
