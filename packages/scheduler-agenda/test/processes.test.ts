@@ -155,11 +155,12 @@ describe('worker processes', () => {
           return attempts.some((run) => run.status === 'succeeded');
         });
       }
-      const finishedRuns = new Set(
-        worker.events.filter((event) => event.event === 'run').map((event) => String(event.runId)),
+      // Kill a run that starts from now on (not the recovery run, which may still be finishing).
+      const alreadyStarted = new Set(
+        worker.events.filter((event) => event.event === 'handler-start').map((event) => String(event.runId)),
       );
       const started = await worker.waitFor(
-        (event) => event.event === 'handler-start' && !finishedRuns.has(String(event.runId)),
+        (event) => event.event === 'handler-start' && !alreadyStarted.has(String(event.runId)),
         20_000,
       );
       await sleep(600);
