@@ -23,6 +23,7 @@ export { buildJobRows, formatDuration, formatHistoryTable, formatJobsTable, type
 export { createJobLogger, createLogger, type WorkerLogger } from './logger.js';
 export { startTelemetry, type Telemetry, type TelemetryOptions } from './telemetry.js';
 export {
+  defaultEmbeddedDataDirectory,
   ensureAllIndexes,
   openWorkerContext,
   startWorker,

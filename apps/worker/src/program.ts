@@ -99,21 +99,14 @@ async function withContext<TResult>(
 ): Promise<TResult> {
   const configuration = loadConfigurationOrExit(command);
   const { openWorkerContext } = await import('./worker.js');
-  const context = await openWorkerContext({ configuration, logger: commandLogger(configuration) });
-  // createJobRuntime constructs Agenda, whose constructor starts `backend.connect()` without a
-  // catch. Closing the connection while that is in flight rejects it with
-  // MongoClientClosedError / MongoExpiredSessionError, unhandled: ignore driver errors
-  // of that kind once we are closing, and only then.
-  let closing = false;
-  const ignoreClosedClient = (reason: unknown): void => {
-    if (closing && reason instanceof Error && /^Mongo\w*Error$/u.test(reason.name)) return;
-    throw reason;
-  };
-  process.on('unhandledRejection', ignoreClosedClient);
+  const context = await openWorkerContext({
+    configuration,
+    logger: commandLogger(configuration),
+    runtimeNeverStarted: true,
+  });
   try {
     return await action(context);
   } finally {
-    closing = true;
     await context.close();
   }
 }

@@ -45,6 +45,46 @@ export interface OpenWorkerContextOptions {
   readonly configuration: WorkerConfiguration;
   readonly logger: WorkerLogger;
   readonly onRunFinished?: (event: RunFinishedEvent) => void;
+  /**
+   * The context is used by a one-shot command and its runtime is never started: `close()`
+   * then first waits for the index creation Agenda starts in its constructor (see below).
+   */
+  readonly runtimeNeverStarted?: boolean;
+}
+
+/** The last index Agenda's Mongo backend creates when it connects (its job-log collection). */
+const agendaLastConnectIndex = 'agenda_logs_job_name_idx';
+
+/**
+ * Agenda's constructor starts `backend.connect()` (index creation) without handling its
+ * rejection; `start()` awaits it, but a runtime that is never started does not. Closing the
+ * connection while those commands run rejects them unhandled. Command monitoring tells when
+ * the last of them has finished, so `close()` can wait for it (bounded).
+ */
+function watchAgendaConnect(connection: Connection): Promise<void> {
+  return new Promise((resolveSettled) => {
+    const client = connection.getClient();
+    const pending = new Set<number>();
+    let sawLastIndex = false;
+    const finish = (): void => {
+      client.off('commandStarted', onStarted);
+      client.off('commandSucceeded', onFinished);
+      client.off('commandFailed', onFinished);
+      resolveSettled();
+    };
+    const onStarted = (event: { requestId: number; commandName: string; command: unknown }): void => {
+      if (event.commandName !== 'createIndexes') return;
+      pending.add(event.requestId);
+      if (JSON.stringify(event.command).includes(agendaLastConnectIndex)) sawLastIndex = true;
+    };
+    const onFinished = (event: { requestId: number }): void => {
+      if (!pending.delete(event.requestId)) return;
+      if (sawLastIndex && pending.size === 0) finish();
+    };
+    client.on('commandStarted', onStarted);
+    client.on('commandSucceeded', onFinished);
+    client.on('commandFailed', onFinished);
+  });
 }
 
 export async function openWorkerContext(options: OpenWorkerContextOptions): Promise<WorkerContext> {
@@ -60,7 +100,11 @@ export async function openWorkerContext(options: OpenWorkerContextOptions): Prom
   let connection: Connection;
   try {
     connection = await mongoose
-      .createConnection(uri, { dbName: configuration.mongodb.database, serverSelectionTimeoutMS: 10_000 })
+      .createConnection(uri, {
+        dbName: configuration.mongodb.database,
+        serverSelectionTimeoutMS: 10_000,
+        monitorCommands: options.runtimeNeverStarted === true,
+      })
       .asPromise();
   } catch (error) {
     await embedded?.stop();
@@ -76,6 +120,7 @@ export async function openWorkerContext(options: OpenWorkerContextOptions): Prom
   const ledger = new MongooseJobRunLedger(connection);
   const repository = new MongooseRecurringJobRepository(connection);
   const jobs = buildJobs(configuration, connection);
+  const agendaConnected = options.runtimeNeverStarted === true ? watchAgendaConnect(connection) : Promise.resolve();
   const runtime = createJobRuntime({
     database,
     ledger,
@@ -104,6 +149,14 @@ export async function openWorkerContext(options: OpenWorkerContextOptions): Prom
     close: async () => {
       if (closed) return;
       closed = true;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        agendaConnected,
+        new Promise<void>((resolveTimeout) => {
+          timer = setTimeout(resolveTimeout, 5000);
+        }),
+      ]);
+      clearTimeout(timer);
       jobs.emailSender?.close();
       await connection.close().catch(() => undefined);
       await embedded?.stop();
