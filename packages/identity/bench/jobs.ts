@@ -1,10 +1,16 @@
 // `pnpm bench`: each identity job handler (in a child process) against one raw bulk write of the
 // same documents, on the same server, in the same run. Usage: node bench/jobs.ts [tokens|users]...
 // Sizes: BENCH_TOKEN_SIZES / BENCH_USER_SIZES=50000,200000 (due documents; as many others stay),
-// batch sizes for the sweep: BENCH_BATCH_SIZES=100,1000,4000.
+// batch sizes for the sweep: BENCH_BATCH_SIZES=1000,5000,10000 at BENCH_SWEEP_SIZE (default: the largest size).
 import { Types } from 'mongoose';
 import type { Connection } from 'mongoose';
-import { ensureIdentityIndexes, refreshTokenCollectionName, userCollectionName } from '@app/identity';
+import {
+  ensureIdentityIndexes,
+  parseIpAnonymizationSettings,
+  parseRefreshTokenCleanupSettings,
+  refreshTokenCollectionName,
+  userCollectionName,
+} from '@app/identity';
 import {
   connect,
   format,
@@ -20,15 +26,18 @@ import type { ChildRunReport } from './support.ts';
 type JobKind = 'refresh-token-cleanup' | 'ip-anonymization';
 
 const now = new Date('2026-06-01T00:00:00.000Z');
-const defaultBatchSize = 1000;
 
 interface JobBench {
   readonly kind: JobKind;
   readonly title: string;
   readonly resultKey: string;
+  /** The settings' default batch size. */
+  readonly defaultBatchSize: number;
   readonly rawLabel: string;
   /** Due-document counts: [local FerretDB, MONGODB_URI server], overridable by the env variable. */
   readonly sizes: { readonly environment: string; readonly local: number[]; readonly remote: number[] };
+  /** Batch sizes of the sweep (BENCH_BATCH_SIZES overrides), run at the largest size. */
+  readonly sweep: { readonly local: number[]; readonly remote: number[] };
   seed(connection: Connection, dueCount: number): Promise<void>;
   raw(connection: Connection): Promise<number>;
   remainingDue(connection: Connection): Promise<number>;
@@ -41,8 +50,10 @@ const tokenBench: JobBench = {
   kind: 'refresh-token-cleanup',
   title: 'RefreshTokenCleanupJob',
   resultKey: 'deletedRefreshTokens',
+  defaultBatchSize: parseRefreshTokenCleanupSettings({}).batchSize,
   rawLabel: 'deleteMany({ expiresAt: { $lt: cutoff } })',
   sizes: { environment: 'BENCH_TOKEN_SIZES', local: [5000, 20_000], remote: [50_000, 200_000] },
+  sweep: { local: [1000, 5000, 10_000], remote: [1000, 5000, 10_000] },
   // Expired and valid tokens interleaved, so a batch selection must skip valid ones.
   seed: (connection, dueCount) =>
     insertInBatches(connection, refreshTokenCollectionName, dueCount * 2, (index) => ({
@@ -66,9 +77,11 @@ const userBench: JobBench = {
   kind: 'ip-anonymization',
   title: 'IpAnonymizationJob',
   resultKey: 'anonymizedUsers',
+  defaultBatchSize: parseIpAnonymizationSettings({}).batchSize,
   rawLabel: 'updateMany({ lastLoginIp: { $ne: null }, lastLoginAt: { $lte: cutoff } }, { $set: { lastLoginIp: null } })',
   // FerretDB/SQLite updates scan the table once per updated document: keep local sizes small.
   sizes: { environment: 'BENCH_USER_SIZES', local: [250, 1000], remote: [50_000, 200_000] },
+  sweep: { local: [100, 250, 1000], remote: [1000, 5000, 10_000] },
   seed: (connection, dueCount) =>
     insertInBatches(connection, userCollectionName, dueCount * 2, (index) => ({
       _id: new Types.ObjectId(),
@@ -137,13 +150,14 @@ async function measureHandler(uri: string, bench: JobBench, dueCount: number, ba
   }
 }
 
-async function runBench(uri: string, local: boolean, bench: JobBench, batchSizes: number[]): Promise<void> {
+async function runBench(uri: string, local: boolean, bench: JobBench): Promise<void> {
   const sizes = sizesFromEnvironment(bench.sizes.environment, local ? bench.sizes.local : bench.sizes.remote);
-  console.log(`\n## ${bench.title}: handler (batchSize ${defaultBatchSize}, child process) vs raw ${bench.rawLabel}`);
+  const batchSizes = sizesFromEnvironment('BENCH_BATCH_SIZES', local ? bench.sweep.local : bench.sweep.remote);
+  console.log(`\n## ${bench.title}: handler (default batchSize ${bench.defaultBatchSize}, child process) vs raw ${bench.rawLabel}`);
   console.log('due docs | total docs | raw ms | handler ms | throughput ratio (raw ms / handler ms) | handler RSS before -> peak MB (maxRSS) | heapUsed peak / after GC MB');
   for (const dueCount of sizes) {
     const raw = await measureRaw(uri, bench, dueCount);
-    const handler = await measureHandler(uri, bench, dueCount, defaultBatchSize);
+    const handler = await measureHandler(uri, bench, dueCount, bench.defaultBatchSize);
     const rawText = 'error' in raw ? `FAILED (${raw.error})` : format(raw.elapsedMs, 0);
     const ratio = 'error' in raw ? 'n/a' : `${format(raw.elapsedMs / handler.elapsedMs)}x`;
     console.log(
@@ -152,7 +166,7 @@ async function runBench(uri: string, local: boolean, bench: JobBench, batchSizes
         `${handler.peakHeapUsedMb} / ${handler.heapUsedAfterGcMb}`,
     );
   }
-  const sweepSize = sizes[0] ?? 1000;
+  const sweepSize = Number(process.env.BENCH_SWEEP_SIZE ?? Math.max(...sizes));
   console.log(`\nbatch size sweep at ${sweepSize} due of ${sweepSize * 2}:`);
   console.log('batchSize | handler ms | peak RSS MB');
   for (const batchSize of batchSizes) {
@@ -169,9 +183,8 @@ const server = await startBenchServer();
 try {
   // On local FerretDB (SQLite) every operation scans the collection (see README): the brief's
   // 200k/400k would take hours there, so the local default sizes are smaller.
-  const batchSizes = sizesFromEnvironment('BENCH_BATCH_SIZES', server.local ? [100, 1000, 4000] : [500, 1000, 5000, 10_000]);
   console.log(`server: ${server.label}; node ${process.version}`);
-  for (const bench of benches) await runBench(server.uri, server.local, bench, batchSizes);
+  for (const bench of benches) await runBench(server.uri, server.local, bench);
 } finally {
   await server.stop();
 }

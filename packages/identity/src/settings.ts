@@ -11,6 +11,12 @@ const positiveInteger = (maximum: number) =>
     .min(1, { error: 'must be >= 1' })
     .max(maximum, { error: `must be <= ${maximum}` });
 
+/**
+ * FerretDB v1 (SQLite) deletes the matches of one command with a single `DELETE ... IN (?, ...)`,
+ * which fails beyond SQLite's 32766 bound variables: batches stay below that.
+ */
+const maximumBatchSize = 30_000;
+
 const enabledFlag = z.boolean({ error: 'must be true or false' }).default(true);
 
 /** RefreshTokenCleanupJob: deletes refresh tokens that expired more than `retentionDays` ago. */
@@ -21,8 +27,11 @@ export const refreshTokenCleanupSettingsSchema = z
     intervalHours: positiveInteger(24 * 366).default(24),
     /** A token is deleted when it expired MORE than this many days ago. */
     retentionDays: positiveInteger(36_600).default(7),
-    /** Tokens deleted per round trip (memory per batch is one `_id` per token). */
-    batchSize: positiveInteger(100_000).default(1000),
+    /**
+     * Tokens deleted per round trip (memory per batch is one `_id` per token). 5000: on FerretDB
+     * every batch costs a collection scan, and 5000 ran 2.1x faster than 1000 (README, Benchmarks).
+     */
+    batchSize: positiveInteger(maximumBatchSize).default(5000),
   })
   .strict();
 
@@ -35,7 +44,7 @@ export const ipAnonymizationSettingsSchema = z
     /** An IP is cleared when the last login is AT LEAST this many days old (GDPR). */
     retentionDays: positiveInteger(36_600).default(90),
     /** Users updated per round trip. */
-    batchSize: positiveInteger(100_000).default(1000),
+    batchSize: positiveInteger(maximumBatchSize).default(1000),
   })
   .strict();
 

@@ -21,7 +21,7 @@ function captureError(action: () => unknown): SettingsValidationError {
 
 describe('refreshTokenCleanup settings', () => {
   it('fills the documented defaults for missing keys and for no section at all', () => {
-    const expected = { enabled: true, intervalHours: 24, retentionDays: 7, batchSize: 1000 };
+    const expected = { enabled: true, intervalHours: 24, retentionDays: 7, batchSize: 5000 };
     expect(parseRefreshTokenCleanupSettings({})).toEqual(expected);
     expect(parseRefreshTokenCleanupSettings(undefined)).toEqual(expected);
     expect(parseRefreshTokenCleanupSettings({ retentionDays: 30 })).toEqual({ ...expected, retentionDays: 30 });
@@ -50,8 +50,8 @@ describe('refreshTokenCleanup settings', () => {
   });
 
   it('rejects values above the maximum and uses the given key prefix', () => {
-    expect(() => parseRefreshTokenCleanupSettings({ batchSize: 1_000_000 }, 'jobs.tokens')).toThrow(
-      'jobs.tokens.batchSize: must be <= 100000',
+    expect(() => parseRefreshTokenCleanupSettings({ batchSize: 40_000 }, 'jobs.tokens')).toThrow(
+      'jobs.tokens.batchSize: must be <= 30000',
     );
   });
 
