@@ -1,9 +1,9 @@
 /**
  * The operator CLI: `worker start | config | jobs list|history|run|pause|resume | demo`.
  *
- * Exit codes: 0 success, 1 runtime failure, 2 invalid configuration, 3 unknown job or
- * a job disabled by configuration. Telemetry starts before the worker modules are
- * imported, so the MongoDB instrumentation patches the driver as it loads.
+ * Exit codes: 0 success, 1 runtime failure, 2 invalid configuration, 3 usage error (an
+ * unknown job, a job disabled by configuration, a bad argument). `cli.ts` registers the
+ * MongoDB instrumentation before this module loads.
  */
 import { resolveAdminPassword } from '@app/identity';
 import { Command, Option } from 'commander';
@@ -13,9 +13,9 @@ import { loadWorkerConfiguration, type WorkerConfiguration } from './config/work
 import { createLogger, type WorkerLogger } from './logger.js';
 import type { WorkerContext } from './worker.js';
 
-export const exitCodes = { ok: 0, failure: 1, invalidConfiguration: 2, unknownJob: 3 } as const;
+export const exitCodes = { ok: 0, failure: 1, invalidConfiguration: 2, usage: 3 } as const;
 
-class UnknownJobError extends Error {}
+class UsageError extends Error {}
 
 interface GlobalOptions {
   readonly config?: string;
@@ -114,10 +114,10 @@ async function withContext<TResult>(
 function requireKnownJob(context: WorkerContext, jobName: string): void {
   const plan = context.jobs.plans.find((entry) => entry.jobName === jobName);
   if (plan === undefined) {
-    throw new UnknownJobError(`unknown job "${jobName}": known jobs are ${context.knownJobNames.join(', ')}`);
+    throw new UsageError(`unknown job "${jobName}": known jobs are ${context.knownJobNames.join(', ')}`);
   }
   if (!plan.enabled) {
-    throw new UnknownJobError(
+    throw new UsageError(
       `job "${jobName}" is disabled by configuration (BACKGROUND_JOBS_ENABLED / JOBS_*_ENABLED)`,
     );
   }
@@ -168,10 +168,13 @@ export function createProgram(): Command {
     .action(async (jobName: string, options: { limit: string; json?: boolean }, command: Command) => {
       const limit = Number(options.limit);
       if (!Number.isSafeInteger(limit) || limit < 1) {
-        throw new UnknownJobError(`--limit must be a positive integer, got ${options.limit}`);
+        throw new UsageError(`--limit must be a positive integer, got ${options.limit}`);
       }
       const { formatHistoryTable } = await import('./jobs-view.js');
       const runs = await withContext(command, async (context) => {
+        const plan = context.jobs.plans.find((entry) => entry.jobName === jobName);
+        // A disabled job is not registered with the runtime; its history is still in the ledger.
+        if (plan !== undefined && !plan.enabled) return context.ledger.listRecentRuns(jobName, limit);
         requireKnownJob(context, jobName);
         return context.runtime.history(jobName, limit);
       });
@@ -224,9 +227,9 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
   try {
     await createProgram().parseAsync([...argv]);
   } catch (error) {
-    if (error instanceof UnknownJobError) {
+    if (error instanceof UsageError) {
       process.stderr.write(`${error.message}\n`);
-      process.exitCode = exitCodes.unknownJob;
+      process.exitCode = exitCodes.usage;
       return;
     }
     process.stderr.write(`worker: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -289,6 +289,11 @@ describe('operator CLI', () => {
     const disabled = await runCli(environment, ['jobs', 'pause', 'LogCleanupJob']);
     expect(disabled.code).toBe(3);
     expect(disabled.stderr).toContain('disabled by configuration');
+    const disabledHistory = await runCli(environment, ['jobs', 'history', 'LogCleanupJob']);
+    expect(disabledHistory).toMatchObject({ code: 0, stderr: '' });
+    expect(disabledHistory.stdout.trim().split('\n')).toHaveLength(1);
+    expect((await runCli(environment, ['jobs', 'history', 'NoSuchJob'])).code).toBe(3);
+    expect((await runCli(environment, ['jobs', 'history', 'RefreshTokenCleanupJob', '-n', '0'])).code).toBe(3);
 
     const config = await runCli({ ...environment, MONGODB_URI: testMongoUri().replace('mongodb://', 'mongodb://ops:Pw-123@') }, ['config']);
     expect(config).toMatchObject({ code: 0, stderr: '' });
@@ -296,8 +301,9 @@ describe('operator CLI', () => {
     expect(config.stdout).not.toContain('E2e-Admin-Password-42');
     expect(config.stdout).not.toContain('Pw-123');
 
-    worker.child.kill('SIGTERM');
+    worker.child.kill('SIGINT');
     expect((await worker.waitForExit(15_000)).code).toBe(0);
+    expect(worker.lines.find((line) => line.msg === 'shutting down: draining')?.reason).toBe('SIGINT');
   }, 120_000);
 });
 
