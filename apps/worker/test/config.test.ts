@@ -211,6 +211,16 @@ describe('worker configuration', () => {
     expect(viaEnvironment.http.port).toBe(9000);
   });
 
+  it('rejects unknown keys in the file at every level', () => {
+    const file = join(temporaryDirectory, 'typo.json');
+    writeFileSync(file, JSON.stringify({ mongdb: { database: 'x' }, http: { prot: 1 }, jobs: { logCleanup: { retentionDayz: 3 } } }));
+    const error = captureConfigurationError(() =>
+      loadWorkerConfiguration({ configFile: file, environment: { JOBS_EMAIL_QUEUE_ENABLED: 'false', ADMIN_ENABLED: 'false' } }),
+    );
+    expect(error.problems.map((problem) => problem.key).sort()).toEqual(['http.prot', 'jobs.logCleanup.retentionDayz', 'mongdb']);
+    expect(error.message).toContain('  - http.prot: unknown key (configuration file)');
+  });
+
   it('reports an unreadable, non-JSON or non-object file', () => {
     const notJson = join(temporaryDirectory, 'bad.json');
     writeFileSync(notJson, '{ nope');

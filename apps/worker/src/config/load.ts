@@ -79,7 +79,7 @@ export function buildConfigurationSchema(sections: readonly SettingsSection[]): 
       section.optional === true ? section.schema.optional() : section.schema.prefault({}),
     );
   const toSchema = (node: Record<string, unknown>): z.ZodObject =>
-    z.object(
+    z.strictObject(
       Object.fromEntries(
         Object.entries(node).map(([key, value]) => [
           key,
@@ -142,6 +142,13 @@ export function loadConfiguration<TSchema extends z.ZodObject>(
   if (!result.success) {
     const names = environmentNameByPath(options.sections);
     for (const issue of result.error.issues) {
+      if (issue.code === 'unrecognized_keys') {
+        for (const unknownKey of issue.keys) {
+          const unknownPath = [...issue.path.map(String), unknownKey].join('.');
+          problems.push({ key: unknownPath, path: unknownPath, message: 'unknown key (configuration file)' });
+        }
+        continue;
+      }
       const path = issue.path.map(String).join('.');
       const key = fromEnvironment.sourceByPath.get(path) ?? names.get(path) ?? path;
       const missing = valueAtPath(merged, issue.path) === undefined;
@@ -156,7 +163,6 @@ export function loadConfiguration<TSchema extends z.ZodObject>(
 /** The issue's reason, never the offending value (it may be a secret). */
 function describeIssue(issue: z.core.$ZodIssue, missing: boolean): string {
   if (issue.code === 'invalid_type' && missing) return 'required';
-  if (issue.code === 'unrecognized_keys') return `unknown key(s) ${issue.keys.join(', ')}`;
   return issue.message;
 }
 

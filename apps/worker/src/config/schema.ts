@@ -3,7 +3,7 @@ import { z } from 'zod';
 
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 
-export const mongodbSettingsSchema = z.object({
+export const mongodbSettingsSchema = z.strictObject({
   uri: z
     .string()
     .regex(/^mongodb(\+srv)?:\/\//u, 'must start with mongodb:// or mongodb+srv://')
@@ -16,18 +16,18 @@ export const mongodbSettingsSchema = z.object({
   embeddedDataDirectory: z.string().min(1).optional(),
 });
 
-export const httpSettingsSchema = z.object({
+export const httpSettingsSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   port: z.int().min(0).max(65_535).default(8080),
 });
 
-export const telemetrySettingsSchema = z.object({
+export const telemetrySettingsSchema = z.strictObject({
   otlpEndpoint: z.url({ protocol: /^https?$/u }).optional(),
   serviceName: z.string().min(1).default('background-jobs-worker'),
   metricExportIntervalMs: z.int().min(100).default(60_000),
 });
 
-export const workerBaseSchema = z.object({
+export const workerBaseSchema = z.strictObject({
   mongodb: mongodbSettingsSchema.prefault({}),
   backgroundJobsEnabled: z.boolean().default(true),
   http: httpSettingsSchema.prefault({}),

@@ -80,7 +80,7 @@ export const settingsSections: readonly SettingsSection[] = [
 ];
 
 const intervalOverridesSchema = z
-  .object(
+  .strictObject(
     Object.fromEntries(
       jobSectionKeys.map((jobKey) => [
         jobKey,
