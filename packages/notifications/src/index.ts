@@ -10,6 +10,7 @@ export {
 } from './settings.js';
 export { ValidationError, type FieldIssue } from './validation.js';
 export {
+  defaultMessageIdDomain,
   emailQueueCollectionName,
   emailSendClaimsCollectionName,
   emailStatuses,
@@ -49,6 +50,7 @@ export {
   emailQueueIdHeader,
   emailQueueProcessJobName,
   sendClaimRetentionMs,
+  sentMarkGroupSize,
   type EmailQueueProcessJobOptions,
   type EmailQueueProcessResult,
 } from './jobs/email-queue-process-job.js';

@@ -73,6 +73,7 @@ describe('enqueueEmail', () => {
       attempts: 0,
       nextAttemptAt: now,
     });
+    expect(stored?.smtpMessageId).toBe(`<${id}@email-queue.invalid>`);
     expect(stored?.createdAt).toBeInstanceOf(Date);
     expect(stored).not.toHaveProperty('idempotencyKey');
   });

@@ -20,6 +20,7 @@ import type { JobContext, RecurringJob } from '@app/shared-jobs';
 import { mongo, type Connection } from 'mongoose';
 import { findEmailMessageIssues } from '../models/email-message.js';
 import {
+  defaultMessageIdDomain,
   emailStatuses,
   getEmailQueueModel,
   getEmailSendClaimModel,
@@ -46,7 +47,10 @@ export interface EmailQueueProcessJobOptions {
   readonly connection: Connection;
   readonly sender: EmailSender;
   readonly settings: EmailQueueSettings;
-  /** Right-hand side of the Message-ID given to every email, `<entryId@domain>`. */
+  /**
+   * Right-hand side of the Message-ID `<entryId@domain>` given to an entry that has none
+   * (written by other means than enqueueEmail, which assigns it).
+   */
   readonly messageIdDomain?: string;
 }
 
@@ -54,12 +58,28 @@ export interface EmailQueueProcessJobOptions {
 export const sendClaimRetentionMs = 7 * 24 * 60 * 60 * 1000;
 const claimPruneIntervalMs = 60 * 60 * 1000;
 const maxStoredErrorLength = 1000;
+/**
+ * Sent entries are marked in groups of this many with one `updateMany`: FerretDB updates cost
+ * milliseconds per statement. A crash loses at most this many marks (those emails are sent
+ * again after their lease: at least once).
+ */
+export const sentMarkGroupSize = 50;
 /** Header carrying the queue entry id on every email (duplicates are countable at the receiver). */
 export const emailQueueIdHeader = 'X-Email-Queue-Id';
 
 type QueueEntry = Pick<
   EmailQueueEntry,
-  '_id' | 'to' | 'cc' | 'bcc' | 'from' | 'subject' | 'text' | 'html' | 'status' | 'attempts'
+  | '_id'
+  | 'to'
+  | 'cc'
+  | 'bcc'
+  | 'from'
+  | 'subject'
+  | 'text'
+  | 'html'
+  | 'status'
+  | 'attempts'
+  | 'smtpMessageId'
 >;
 
 interface ClaimedEntry {
@@ -146,18 +166,27 @@ async function claimDueEntries(
           { status: 'sending', leaseExpiresAt: { $lte: now } },
         ],
       },
-      { to: 1, cc: 1, bcc: 1, from: 1, subject: 1, text: 1, html: 1, status: 1, attempts: 1 },
+      {
+        to: 1,
+        cc: 1,
+        bcc: 1,
+        from: 1,
+        subject: 1,
+        text: 1,
+        html: 1,
+        status: 1,
+        attempts: 1,
+        smtpMessageId: 1,
+      },
     )
     .sort({ nextAttemptAt: 1 })
     .limit(settings.batchSize)
     .lean<QueueEntry[]>();
   if (due.length === 0 || context.signal.aborted) return [];
 
-  const candidates = due.map((entry) => ({
-    entry,
-    attempt: (entry.attempts ?? 0) + 1,
-    claimToken: randomUUID(),
-  }));
+  // One token per run: it tells this run's claims and writes from another run's.
+  const claimToken = randomUUID();
+  const candidates = due.map((entry) => ({ entry, attempt: (entry.attempts ?? 0) + 1, claimToken }));
   let lost = new Set<number>();
   try {
     await getEmailSendClaimModel(connection).collection.insertMany(
@@ -181,22 +210,20 @@ async function claimDueEntries(
   const claimed = candidates.filter((_, index) => !lost.has(index));
   if (claimed.length === 0) return claimed;
   const leaseExpiresAt = new Date(now.getTime() + settings.sendingLeaseSeconds * 1000);
-  await queue.bulkWrite(
-    claimed.map((candidate) => ({
-      updateOne: {
-        filter: { _id: candidate.entry._id },
-        update: {
-          $set: {
-            status: 'sending' as const,
-            attempts: candidate.attempt,
-            claimToken: candidate.claimToken,
-            leaseExpiresAt,
-          },
+  // One updateMany per attempt number (usually one), not a bulkWrite: on FerretDB v1 an
+  // `update` command with ~100 statements hangs (see README).
+  for (const attempt of new Set(claimed.map((candidate) => candidate.attempt))) {
+    await queue.updateMany(
+      {
+        _id: {
+          $in: claimed
+            .filter((candidate) => candidate.attempt === attempt)
+            .map((candidate) => candidate.entry._id),
         },
       },
-    })),
-    { ordered: false },
-  );
+      { $set: { status: 'sending', attempts: attempt, claimToken, leaseExpiresAt } },
+    );
+  }
   return claimed;
 }
 
@@ -207,6 +234,7 @@ async function sendClaimedEntries(
   result: EmailQueueProcessResult,
 ): Promise<void> {
   const concurrency = Math.min(options.settings.concurrency, claimed.length);
+  const marks = new SentMarks(options, context);
   let nextIndex = 0;
   let completed = 0;
   const workers = Array.from({ length: concurrency }, async () => {
@@ -219,7 +247,7 @@ async function sendClaimedEntries(
         await releaseClaim(options, context, item);
         continue;
       }
-      await processOne(options, context, item, result);
+      await processOne(options, context, item, result, marks);
       completed += 1;
       if (completed % 10 === 0 || completed === claimed.length) {
         await context
@@ -231,6 +259,50 @@ async function sendClaimedEntries(
     }
   });
   await Promise.all(workers);
+  await marks.flush();
+}
+
+/** Sent entries waiting to be marked `sent` together. */
+class SentMarks {
+  private pending: ClaimedEntry[] = [];
+
+  constructor(
+    private readonly options: EmailQueueProcessJobOptions,
+    private readonly context: JobContext,
+  ) {}
+
+  async add(item: ClaimedEntry): Promise<void> {
+    this.pending.push(item);
+    if (this.pending.length >= sentMarkGroupSize) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    const group = this.pending;
+    this.pending = [];
+    const [first] = group;
+    if (first === undefined) return;
+    const emailIds = group.map((item) => item.entry._id);
+    try {
+      const marked = await getEmailQueueModel(this.options.connection).updateMany(
+        { _id: { $in: emailIds }, claimToken: first.claimToken },
+        { $set: { status: 'sent', sentAt: this.context.clock.now() }, $unset: { leaseExpiresAt: 1 } },
+      );
+      if (marked.matchedCount < group.length) {
+        // Our lease expired and another run took some over (or they were deleted): those
+        // may be sent again. The lease must exceed the longest send.
+        this.context.logger.warn('emails sent but no longer ours to mark', {
+          sent: group.length,
+          marked: marked.matchedCount,
+        });
+      }
+    } catch (error) {
+      // They stay `sending` and their lease will expire: sent again (at least once).
+      this.context.logger.error('could not mark sent emails', {
+        emailIds: emailIds.map((emailId) => emailId.toHexString()),
+        error: describeError(error),
+      });
+    }
+  }
 }
 
 /** Gives an unsent claim back (the worker is draining): the entry is due again at once. */
@@ -268,6 +340,7 @@ async function processOne(
   context: JobContext,
   item: ClaimedEntry,
   result: EmailQueueProcessResult,
+  marks: SentMarks,
 ): Promise<void> {
   const { settings } = options;
   const { entry, attempt } = item;
@@ -289,41 +362,33 @@ async function processOne(
       result.dead += 1;
       return;
     }
+    const messageId =
+      entry.smtpMessageId ?? `<${emailId}@${options.messageIdDomain ?? defaultMessageIdDomain}>`;
     let sentMessageId: string;
-    let response: string | undefined;
     try {
       const sent = await options.sender.send({
         ...checked.message,
-        messageId: `<${emailId}@${options.messageIdDomain ?? 'email-queue.invalid'}>`,
+        messageId,
         headers: { [emailQueueIdHeader]: emailId },
       });
       sentMessageId = sent.messageId;
-      response = sent.response;
     } catch (error) {
       await recordFailure(options, context, item, error, result);
       return;
     }
-    const marked = await getEmailQueueModel(options.connection).updateOne(
+    result.sent += 1;
+    if (sentMessageId === entry.smtpMessageId) {
+      await marks.add(item);
+      return;
+    }
+    // The id was not stored yet (or the sender chose its own): mark this one alone.
+    await getEmailQueueModel(options.connection).updateOne(
       { _id: entry._id, claimToken: item.claimToken },
       {
-        $set: {
-          status: 'sent',
-          sentAt: context.clock.now(),
-          smtpMessageId: sentMessageId,
-          ...(response === undefined ? {} : { smtpResponse: truncate(response) }),
-        },
+        $set: { status: 'sent', sentAt: context.clock.now(), smtpMessageId: sentMessageId },
         $unset: { leaseExpiresAt: 1 },
       },
     );
-    result.sent += 1;
-    if (marked.matchedCount === 0) {
-      // Our lease expired and another worker took the entry over (or it was deleted):
-      // it may be sent again. The lease must exceed the longest send.
-      context.logger.warn('email sent but the entry was no longer ours to mark', {
-        emailId,
-        messageId: sentMessageId,
-      });
-    }
   } catch (error) {
     // A database failure on one entry: it stays `sending` and its lease will expire.
     context.logger.error('email queue entry could not be processed', {

@@ -33,13 +33,15 @@ export interface EmailQueueEntry {
   nextAttemptAt: Date;
   lastError?: string;
   sentAt?: Date;
-  /** The Message-ID of the delivered message. */
+  /**
+   * The Message-ID header of the email, `<entryId@domain>`, assigned at enqueue so it is the
+   * same on every attempt (a receiver can drop an at-least-once duplicate by it). Once
+   * `sent`, it is the id the SMTP server accepted (the send result confirms it).
+   */
   smtpMessageId?: string;
-  /** The SMTP server's final reply, e.g. `250 OK: queued as ...`. */
-  smtpResponse?: string;
   /** While `sending`: past this instant the claim counts as a crashed worker's. */
   leaseExpiresAt?: Date;
-  /** Token of the current claim; writes of a send result are conditional on it. */
+  /** Token of the current claim (one per job run); writes of a send result are conditional on it. */
   claimToken?: string;
   idempotencyKey?: string;
   createdAt: Date;
@@ -47,6 +49,8 @@ export interface EmailQueueEntry {
 }
 
 export const emailQueueCollectionName = 'email_queue';
+/** Right-hand side of generated Message-IDs when none is configured (`.invalid` is reserved). */
+export const defaultMessageIdDomain = 'email-queue.invalid';
 export const emailSendClaimsCollectionName = 'email_send_claims';
 
 const emailQueueSchema = new Schema<EmailQueueEntry>(
@@ -64,7 +68,6 @@ const emailQueueSchema = new Schema<EmailQueueEntry>(
     lastError: { type: String },
     sentAt: { type: Date },
     smtpMessageId: { type: String },
-    smtpResponse: { type: String },
     leaseExpiresAt: { type: Date },
     claimToken: { type: String },
     // Never stored as null: FerretDB indexes an explicit null (two nulls collide) but

@@ -1,7 +1,7 @@
-import type { Connection } from 'mongoose';
+import { Types, type Connection } from 'mongoose';
 import { toFieldIssues, ValidationError } from '../validation.js';
 import { enqueueEmailInputSchema } from './email-message.js';
-import { getEmailQueueModel } from './email-queue.js';
+import { defaultMessageIdDomain, getEmailQueueModel } from './email-queue.js';
 
 export interface EnqueueEmailResult {
   /** The queue entry's id (the existing one's when `duplicate`). */
@@ -13,6 +13,8 @@ export interface EnqueueEmailResult {
 export interface EnqueueEmailOptions {
   /** The default `nextAttemptAt` (when `sendAfter` is not given); defaults to now. */
   readonly now?: Date;
+  /** Right-hand side of the Message-ID `<entryId@domain>`; defaults to `email-queue.invalid`. */
+  readonly messageIdDomain?: string;
 }
 
 function isDuplicateKeyError(error: unknown): boolean {
@@ -38,8 +40,11 @@ export async function enqueueEmail(
   const model = getEmailQueueModel(connection);
   const now = options.now ?? new Date();
   try {
+    const id = new Types.ObjectId();
     const created = await model.create({
+      _id: id,
       ...message,
+      smtpMessageId: `<${id.toHexString()}@${options.messageIdDomain ?? defaultMessageIdDomain}>`,
       ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
       status: 'pending',
       attempts: 0,
