@@ -27,9 +27,14 @@ try {
   //    _ferretdb_sjson->'$._id' = ?` does not match the `_id` index expression `->"_id"`),
   //    so updateMany time grows with N x collection size.
   for (const total of [1000, 2000]) {
-    await insertInBatches(connection, 'repro', total, (index) => ({ _id: new Types.ObjectId(), value: index }));
+    await insertInBatches(connection, 'repro', total, (index) => ({
+      _id: new Types.ObjectId(),
+      value: index,
+    }));
     const { elapsedMs } = await timed(() => collection.updateMany({}, { $set: { touched: true } }));
-    console.log(`2. updateMany of all ${total} documents: ${elapsedMs.toFixed(0)} ms (${(elapsedMs / total).toFixed(2)} ms per document)`);
+    console.log(
+      `2. updateMany of all ${total} documents: ${elapsedMs.toFixed(0)} ms (${(elapsedMs / total).toFixed(2)} ms per document)`,
+    );
     await collection.drop();
   }
   await connection.dropDatabase();

@@ -35,7 +35,11 @@ interface JobBench {
   readonly defaultBatchSize: number;
   readonly rawLabel: string;
   /** Due-document counts: [local FerretDB, MONGODB_URI server], overridable by the env variable. */
-  readonly sizes: { readonly environment: string; readonly local: number[]; readonly remote: number[] };
+  readonly sizes: {
+    readonly environment: string;
+    readonly local: number[];
+    readonly remote: number[];
+  };
   /** Batch sizes of the sweep (BENCH_BATCH_SIZES overrides), run at the largest size. */
   readonly sweep: { readonly local: number[]; readonly remote: number[] };
   seed(connection: Connection, dueCount: number): Promise<void>;
@@ -67,10 +71,15 @@ const tokenBench: JobBench = {
       replacedByTokenHash: null,
     })),
   raw: async (connection) =>
-    (await connection.collection(refreshTokenCollectionName).deleteMany({ expiresAt: { $lt: tokenCutoff } }))
-      .deletedCount,
+    (
+      await connection
+        .collection(refreshTokenCollectionName)
+        .deleteMany({ expiresAt: { $lt: tokenCutoff } })
+    ).deletedCount,
   remainingDue: (connection) =>
-    connection.collection(refreshTokenCollectionName).countDocuments({ expiresAt: { $lt: tokenCutoff } }),
+    connection
+      .collection(refreshTokenCollectionName)
+      .countDocuments({ expiresAt: { $lt: tokenCutoff } }),
 };
 
 const userBench: JobBench = {
@@ -78,7 +87,8 @@ const userBench: JobBench = {
   title: 'IpAnonymizationJob',
   resultKey: 'anonymizedUsers',
   defaultBatchSize: parseIpAnonymizationSettings({}).batchSize,
-  rawLabel: 'updateMany({ lastLoginIp: { $ne: null }, lastLoginAt: { $lte: cutoff } }, { $set: { lastLoginIp: null } })',
+  rawLabel:
+    'updateMany({ lastLoginIp: { $ne: null }, lastLoginAt: { $lte: cutoff } }, { $set: { lastLoginIp: null } })',
   // FerretDB/SQLite updates scan the table once per updated document: keep local sizes small.
   sizes: { environment: 'BENCH_USER_SIZES', local: [250, 1000], remote: [50_000, 200_000] },
   sweep: { local: [100, 250, 1000], remote: [1000, 5000, 10_000] },
@@ -87,7 +97,8 @@ const userBench: JobBench = {
       _id: new Types.ObjectId(),
       email: `user-${index}@example.com`,
       userName: `user-${index}`,
-      passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA',
+      passwordHash:
+        '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA',
       roles: ['User'],
       isActive: true,
       lastLoginAt: new Date(userCutoff.getTime() + (index % 2 === 0 ? -1 : 1) * (1 + index) * 1000),
@@ -112,7 +123,11 @@ const userBench: JobBench = {
 
 let databaseCounter = 0;
 
-async function freshDatabase(uri: string, bench: JobBench, dueCount: number): Promise<{ connection: Connection; name: string }> {
+async function freshDatabase(
+  uri: string,
+  bench: JobBench,
+  dueCount: number,
+): Promise<{ connection: Connection; name: string }> {
   databaseCounter += 1;
   const name = `bench_identity_${process.pid}_${databaseCounter}`;
   const connection = await connect(uri, name);
@@ -121,7 +136,11 @@ async function freshDatabase(uri: string, bench: JobBench, dueCount: number): Pr
   return { connection, name };
 }
 
-async function measureRaw(uri: string, bench: JobBench, dueCount: number): Promise<{ elapsedMs: number; changed: number } | { error: string }> {
+async function measureRaw(
+  uri: string,
+  bench: JobBench,
+  dueCount: number,
+): Promise<{ elapsedMs: number; changed: number } | { error: string }> {
   const { connection } = await freshDatabase(uri, bench, dueCount);
   try {
     const { result, elapsedMs } = await timed(() => bench.raw(connection));
@@ -134,14 +153,27 @@ async function measureRaw(uri: string, bench: JobBench, dueCount: number): Promi
   }
 }
 
-async function measureHandler(uri: string, bench: JobBench, dueCount: number, batchSize: number): Promise<ChildRunReport> {
+async function measureHandler(
+  uri: string,
+  bench: JobBench,
+  dueCount: number,
+  batchSize: number,
+): Promise<ChildRunReport> {
   const { connection, name } = await freshDatabase(uri, bench, dueCount);
   try {
-    const report = await runJobInChild({ uri, databaseName: name, job: bench.kind, batchSize, now });
+    const report = await runJobInChild({
+      uri,
+      databaseName: name,
+      job: bench.kind,
+      batchSize,
+      now,
+    });
     const changed = report.result[bench.resultKey];
     const remaining = await bench.remainingDue(connection);
     if (changed !== dueCount || remaining !== 0) {
-      throw new Error(`${bench.title}: changed ${String(changed)} of ${dueCount}, ${remaining} still due`);
+      throw new Error(
+        `${bench.title}: changed ${String(changed)} of ${dueCount}, ${remaining} still due`,
+      );
     }
     return report;
   } finally {
@@ -151,10 +183,20 @@ async function measureHandler(uri: string, bench: JobBench, dueCount: number, ba
 }
 
 async function runBench(uri: string, local: boolean, bench: JobBench): Promise<void> {
-  const sizes = sizesFromEnvironment(bench.sizes.environment, local ? bench.sizes.local : bench.sizes.remote);
-  const batchSizes = sizesFromEnvironment('BENCH_BATCH_SIZES', local ? bench.sweep.local : bench.sweep.remote);
-  console.log(`\n## ${bench.title}: handler (default batchSize ${bench.defaultBatchSize}, child process) vs raw ${bench.rawLabel}`);
-  console.log('due docs | total docs | raw ms | handler ms | throughput ratio (raw ms / handler ms) | handler RSS before -> peak MB (maxRSS) | heapUsed peak / after GC MB');
+  const sizes = sizesFromEnvironment(
+    bench.sizes.environment,
+    local ? bench.sizes.local : bench.sizes.remote,
+  );
+  const batchSizes = sizesFromEnvironment(
+    'BENCH_BATCH_SIZES',
+    local ? bench.sweep.local : bench.sweep.remote,
+  );
+  console.log(
+    `\n## ${bench.title}: handler (default batchSize ${bench.defaultBatchSize}, child process) vs raw ${bench.rawLabel}`,
+  );
+  console.log(
+    'due docs | total docs | raw ms | handler ms | throughput ratio (raw ms / handler ms) | handler RSS before -> peak MB (maxRSS) | heapUsed peak / after GC MB',
+  );
   for (const dueCount of sizes) {
     const raw = await measureRaw(uri, bench, dueCount);
     const handler = await measureHandler(uri, bench, dueCount, bench.defaultBatchSize);
@@ -177,7 +219,9 @@ async function runBench(uri: string, local: boolean, bench: JobBench): Promise<v
 
 const requested = process.argv.slice(2);
 const benches = [tokenBench, userBench].filter(
-  (bench) => requested.length === 0 || requested.includes(bench.kind === 'ip-anonymization' ? 'users' : 'tokens'),
+  (bench) =>
+    requested.length === 0 ||
+    requested.includes(bench.kind === 'ip-anonymization' ? 'users' : 'tokens'),
 );
 const server = await startBenchServer();
 try {

@@ -18,8 +18,14 @@ const now = new Date(nowText);
 const connection = await connect(uri, databaseName);
 const job =
   jobKind === 'refresh-token-cleanup'
-    ? createRefreshTokenCleanupJob({ connection, settings: parseRefreshTokenCleanupSettings({ batchSize }) })
-    : createIpAnonymizationJob({ connection, settings: parseIpAnonymizationSettings({ batchSize }) });
+    ? createRefreshTokenCleanupJob({
+        connection,
+        settings: parseRefreshTokenCleanupSettings({ batchSize }),
+      })
+    : createIpAnonymizationJob({
+        connection,
+        settings: parseIpAnonymizationSettings({ batchSize }),
+      });
 const context: JobContext = {
   jobName: job.name,
   runId: 'bench',

@@ -19,7 +19,12 @@ export interface BenchServer {
 export async function startBenchServer(): Promise<BenchServer> {
   const given = process.env.MONGODB_URI;
   if (given) {
-    return { uri: given, label: redactMongoUri(given), local: false, stop: () => Promise.resolve() };
+    return {
+      uri: given,
+      label: redactMongoUri(given),
+      local: false,
+      stop: () => Promise.resolve(),
+    };
   }
   const dataDirectory = mkdtempSync(join(tmpdir(), 'identity-bench-'));
   const server = await startLocalMongo({ dataDirectory, reuseRunning: false });
@@ -58,7 +63,9 @@ export async function insertInBatches(
   }
 }
 
-export async function timed<TResult>(action: () => Promise<TResult>): Promise<{ result: TResult; elapsedMs: number }> {
+export async function timed<TResult>(
+  action: () => Promise<TResult>,
+): Promise<{ result: TResult; elapsedMs: number }> {
   const started = performance.now();
   const result = await action();
   return { result, elapsedMs: performance.now() - started };
@@ -90,7 +97,15 @@ export async function runJobInChild(options: {
   const script = fileURLToPath(new URL('./run-job.ts', import.meta.url));
   const child = spawn(
     process.execPath,
-    ['--expose-gc', script, options.uri, options.databaseName, options.job, String(options.batchSize), options.now.toISOString()],
+    [
+      '--expose-gc',
+      script,
+      options.uri,
+      options.databaseName,
+      options.job,
+      String(options.batchSize),
+      options.now.toISOString(),
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let output = '';

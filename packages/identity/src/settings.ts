@@ -107,9 +107,7 @@ export class SettingsValidationError extends Error {
   readonly issues: readonly SettingsIssue[];
 
   constructor(issues: readonly SettingsIssue[]) {
-    super(
-      `Invalid settings: ${issues.map((issue) => `${issue.key}: ${issue.reason}`).join('; ')}`,
-    );
+    super(`Invalid settings: ${issues.map((issue) => `${issue.key}: ${issue.reason}`).join('; ')}`);
     this.issues = issues;
   }
 }

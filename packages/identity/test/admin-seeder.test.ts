@@ -81,7 +81,11 @@ describe('seedAdminUser', () => {
     expect(passwordHash.startsWith('$argon2id$')).toBe(true);
     expect(await verify(passwordHash, password)).toBe(true);
     expect(await verify(passwordHash, `${password}x`)).toBe(false);
-    expect(parseOptions(passwordHash)).toMatchObject({ memoryCost: 19_456, timeCost: 2, parallelism: 1 });
+    expect(parseOptions(passwordHash)).toMatchObject({
+      memoryCost: 19_456,
+      timeCost: 2,
+      parallelism: 1,
+    });
   });
 
   it('does not create a second admin or change the existing one on a restart', async () => {
@@ -89,7 +93,11 @@ describe('seedAdminUser', () => {
     const before = await users.collection.findOne({});
     const logger = new RecordingLogger();
     expect(
-      await seedAdminUser({ connection, settings: settings({ password: 'another-password' }), logger }),
+      await seedAdminUser({
+        connection,
+        settings: settings({ password: 'another-password' }),
+        logger,
+      }),
     ).toEqual({ created: false });
     expect(await users.collection.find({}).toArray()).toEqual([before]);
     expect(logger.lines).toContainEqual({
@@ -106,12 +114,20 @@ describe('seedAdminUser', () => {
   });
 
   it('three workers starting at once (each with its own connection) create exactly one admin', async () => {
-    const connections = await Promise.all([openTestConnection(), openTestConnection(), openTestConnection()]);
+    const connections = await Promise.all([
+      openTestConnection(),
+      openTestConnection(),
+      openTestConnection(),
+    ]);
     try {
       const loggers = connections.map(() => new RecordingLogger());
       const results = await Promise.all(
         connections.map((workerConnection, index) =>
-          seedAdminUser({ connection: workerConnection, settings: settings(), logger: loggers[index] }),
+          seedAdminUser({
+            connection: workerConnection,
+            settings: settings(),
+            logger: loggers[index],
+          }),
         ),
       );
       expect(results.filter((result) => result.created)).toHaveLength(1);
@@ -127,7 +143,9 @@ describe('seedAdminUser', () => {
     const passwordFile = join(secretsDirectory, 'admin_password');
     await writeFile(passwordFile, 'from-the-secret-file\n');
 
-    expect(await seedAdminUser({ connection, settings: settings({ passwordFile }) })).toEqual({ created: true });
+    expect(await seedAdminUser({ connection, settings: settings({ passwordFile }) })).toEqual({
+      created: true,
+    });
 
     const admin = await users.collection.findOne({});
     expect(await verify(admin?.passwordHash as string, 'from-the-secret-file')).toBe(true);
@@ -136,7 +154,10 @@ describe('seedAdminUser', () => {
 
   it('stops with an error naming both keys when no password is configured, creating nothing', async () => {
     const error = await captureError(
-      seedAdminUser({ connection, settings: parseAdminSeederSettings({ email: 'admin@example.com' }) }),
+      seedAdminUser({
+        connection,
+        settings: parseAdminSeederSettings({ email: 'admin@example.com' }),
+      }),
     );
     expect(error).toBeInstanceOf(AdminSeederError);
     expect(error.message).toContain('adminSeeder.password');
@@ -159,7 +180,9 @@ describe('seedAdminUser', () => {
 
   it('names the key and the path when the password file cannot be read', async () => {
     const passwordFile = join(secretsDirectory, 'missing');
-    const error = await captureError(seedAdminUser({ connection, settings: settings({ passwordFile }) }));
+    const error = await captureError(
+      seedAdminUser({ connection, settings: settings({ passwordFile }) }),
+    );
     expect(error.message).toBe(`adminSeeder.passwordFile: cannot read ${passwordFile} (ENOENT)`);
     expect(await users.countDocuments({})).toBe(0);
   });
@@ -167,9 +190,9 @@ describe('seedAdminUser', () => {
   it('rejects an empty password file', async () => {
     const passwordFile = join(secretsDirectory, 'empty');
     await writeFile(passwordFile, '\r\n');
-    await expect(seedAdminUser({ connection, settings: settings({ passwordFile }) })).rejects.toThrow(
-      `adminSeeder.passwordFile: ${passwordFile} holds no password`,
-    );
+    await expect(
+      seedAdminUser({ connection, settings: settings({ passwordFile }) }),
+    ).rejects.toThrow(`adminSeeder.passwordFile: ${passwordFile} holds no password`);
   });
 
   it('rejects settings built without the parser that set both password sources, or an empty password', async () => {

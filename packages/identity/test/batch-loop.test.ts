@@ -33,6 +33,8 @@ describe('runInBatches', () => {
 
 describe('daysBefore', () => {
   it('subtracts whole 24-hour days in UTC, across a DST change', () => {
-    expect(daysBefore(new Date('2026-03-30T12:00:00.000Z'), 2).toISOString()).toBe('2026-03-28T12:00:00.000Z');
+    expect(daysBefore(new Date('2026-03-30T12:00:00.000Z'), 2).toISOString()).toBe(
+      '2026-03-28T12:00:00.000Z',
+    );
   });
 });

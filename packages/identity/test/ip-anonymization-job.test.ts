@@ -91,7 +91,10 @@ describe('createIpAnonymizationJob', () => {
       userDocument(new Date(now.getTime() - millisecondsPerDay)),
     ]);
     const alreadyAnonymized = await insertUsers([userDocument(new Date('2024-01-01'), null)]);
-    const before = await users.collection.find({ _id: { $in: anonymized } }).sort({ _id: 1 }).toArray();
+    const before = await users.collection
+      .find({ _id: { $in: anonymized } })
+      .sort({ _id: 1 })
+      .toArray();
     const context = createTestJobContext(new FakeClock(now));
 
     const result = await job().run(context);
@@ -101,7 +104,10 @@ describe('createIpAnonymizationJob', () => {
     for (const id of [...anonymized, ...alreadyAnonymized]) expect(ips.get(String(id))).toBeNull();
     for (const id of kept) expect(ips.get(String(id))).toBe('203.0.113.7');
     // Only lastLoginIp changed: every other field (updatedAt included) is as it was.
-    const after = await users.collection.find({ _id: { $in: anonymized } }).sort({ _id: 1 }).toArray();
+    const after = await users.collection
+      .find({ _id: { $in: anonymized } })
+      .sort({ _id: 1 })
+      .toArray();
     expect(after).toEqual(before.map((document) => ({ ...document, lastLoginIp: null })));
     expect(context.logger.lines).toContainEqual({
       level: 'info',
@@ -145,15 +151,23 @@ describe('createIpAnonymizationJob', () => {
   it('is idempotent: a second run changes nothing', async () => {
     await insertUsers([userDocument(new Date('2020-01-01')), userDocument(now)]);
     const clock = new FakeClock(now);
-    expect(await job().run(createTestJobContext(clock))).toEqual({ anonymizedUsers: 1, skippedUsers: 0 });
+    expect(await job().run(createTestJobContext(clock))).toEqual({
+      anonymizedUsers: 1,
+      skippedUsers: 0,
+    });
     const afterFirstRun = await users.collection.find({}).sort({ _id: 1 }).toArray();
-    expect(await job().run(createTestJobContext(clock))).toEqual({ anonymizedUsers: 0, skippedUsers: 0 });
+    expect(await job().run(createTestJobContext(clock))).toEqual({
+      anonymizedUsers: 0,
+      skippedUsers: 0,
+    });
     expect(await users.collection.find({}).sort({ _id: 1 }).toArray()).toEqual(afterFirstRun);
   });
 
   it('updates in batches of batchSize and reports progress after each batch', async () => {
     await insertUsers(
-      Array.from({ length: 17 }, (_, index) => userDocument(new Date(cutoff.getTime() - index * 1000))),
+      Array.from({ length: 17 }, (_, index) =>
+        userDocument(new Date(cutoff.getTime() - index * 1000)),
+      ),
     );
     const kept = await insertUsers(Array.from({ length: 4 }, () => userDocument(now)));
     const context = createTestJobContext(new FakeClock(now));

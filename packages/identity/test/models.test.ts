@@ -56,7 +56,11 @@ describe('identity models', () => {
 
   it('stores emails lower-cased and trimmed, and the unique index refuses a second user with that email', async () => {
     const users = getUserModel(connection);
-    const user = await users.create({ email: '  Jane@Example.ORG ', userName: 'jane', passwordHash: 'h' });
+    const user = await users.create({
+      email: '  Jane@Example.ORG ',
+      userName: 'jane',
+      passwordHash: 'h',
+    });
     expect(user.email).toBe('jane@example.org');
     expect(user.roles).toEqual([]);
     expect(user.lastLoginIp).toBeNull();
@@ -69,7 +73,11 @@ describe('identity models', () => {
   it('refuses two refresh tokens with the same hash and requires expiresAt', async () => {
     const refreshTokens = getRefreshTokenModel(connection);
     const userId = new Types.ObjectId();
-    const token = await refreshTokens.create({ userId, tokenHash: 'abc', expiresAt: new Date('2030-01-01') });
+    const token = await refreshTokens.create({
+      userId,
+      tokenHash: 'abc',
+      expiresAt: new Date('2030-01-01'),
+    });
     expect(token.createdAt).toBeInstanceOf(Date);
     expect(token.revokedAt).toBeNull();
     await expect(

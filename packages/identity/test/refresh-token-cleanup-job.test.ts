@@ -20,7 +20,10 @@ let connection: Connection;
 let refreshTokens: RefreshTokenModel;
 let tokenCounter = 0;
 
-function tokenDocument(expiresAt: unknown, extra: Record<string, unknown> = {}): Record<string, unknown> {
+function tokenDocument(
+  expiresAt: unknown,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   tokenCounter += 1;
   const document: Record<string, unknown> = {
     _id: new Types.ObjectId(),

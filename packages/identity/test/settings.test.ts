@@ -24,7 +24,10 @@ describe('refreshTokenCleanup settings', () => {
     const expected = { enabled: true, intervalHours: 24, retentionDays: 7, batchSize: 5000 };
     expect(parseRefreshTokenCleanupSettings({})).toEqual(expected);
     expect(parseRefreshTokenCleanupSettings(undefined)).toEqual(expected);
-    expect(parseRefreshTokenCleanupSettings({ retentionDays: 30 })).toEqual({ ...expected, retentionDays: 30 });
+    expect(parseRefreshTokenCleanupSettings({ retentionDays: 30 })).toEqual({
+      ...expected,
+      retentionDays: 30,
+    });
   });
 
   it('names the key and the reason of a bad value', () => {
@@ -35,7 +38,12 @@ describe('refreshTokenCleanup settings', () => {
 
   it('lists every bad key at once', () => {
     const error = captureError(() =>
-      parseRefreshTokenCleanupSettings({ intervalHours: 1.5, batchSize: '500', enabled: 'yes', colour: 'red' }),
+      parseRefreshTokenCleanupSettings({
+        intervalHours: 1.5,
+        batchSize: '500',
+        enabled: 'yes',
+        colour: 'red',
+      }),
     );
     expect(error.issues).toEqual(
       expect.arrayContaining([
@@ -117,7 +125,9 @@ describe('adminSeeder settings', () => {
   });
 
   it('rejects an empty password', () => {
-    expect(() => parseAdminSeederSettings({ password: '' })).toThrow('adminSeeder.password: must not be empty');
+    expect(() => parseAdminSeederSettings({ password: '' })).toThrow(
+      'adminSeeder.password: must not be empty',
+    );
   });
 
   it('allows no password at parse time (the seeder reports it when seeding is enabled)', () => {

@@ -48,5 +48,8 @@ refreshTokenSchema.index({ userId: 1 }, { name: 'userId' });
 /** The RefreshToken model bound to `connection` (registered once per connection). */
 export function getRefreshTokenModel(connection: Connection): RefreshTokenModel {
   const existing = connection.models[refreshTokenModelName] as RefreshTokenModel | undefined;
-  return existing ?? connection.model<RefreshToken, RefreshTokenModel>(refreshTokenModelName, refreshTokenSchema);
+  return (
+    existing ??
+    connection.model<RefreshToken, RefreshTokenModel>(refreshTokenModelName, refreshTokenSchema)
+  );
 }

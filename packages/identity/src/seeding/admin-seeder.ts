@@ -58,7 +58,9 @@ export async function seedAdminUser(options: SeedAdminUserOptions): Promise<Seed
     });
   } catch (error) {
     if (isDuplicateKeyError(error)) {
-      logger.info('admin user already exists (created concurrently by another instance)', { email });
+      logger.info('admin user already exists (created concurrently by another instance)', {
+        email,
+      });
       return { created: false };
     }
     throw error;

@@ -1,4 +1,8 @@
-export { seedAdminUser, type SeedAdminUserOptions, type SeedAdminUserResult } from './admin-seeder.js';
+export {
+  seedAdminUser,
+  type SeedAdminUserOptions,
+  type SeedAdminUserResult,
+} from './admin-seeder.js';
 export {
   AdminSeederError,
   hashPassword,

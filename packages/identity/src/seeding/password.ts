@@ -44,7 +44,8 @@ export async function resolveAdminPassword(
     );
   }
   if (password !== undefined) {
-    if (password.length === 0) throw new AdminSeederError(`${keyPrefix}.password: must not be empty`);
+    if (password.length === 0)
+      throw new AdminSeederError(`${keyPrefix}.password: must not be empty`);
     return password;
   }
   if (passwordFile !== undefined) {
@@ -53,7 +54,9 @@ export async function resolveAdminPassword(
       content = await readFile(passwordFile, 'utf8');
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
-      throw new AdminSeederError(`${keyPrefix}.passwordFile: cannot read ${passwordFile} (${code})`);
+      throw new AdminSeederError(
+        `${keyPrefix}.passwordFile: cannot read ${passwordFile} (${code})`,
+      );
     }
     const filePassword = content.replace(/[\r\n]+$/u, '');
     if (filePassword.length === 0) {
