@@ -22,10 +22,10 @@ export interface AgendaMessageSchedulerOptions {
  * {@link MessageScheduler} on Agenda's collection: one Agenda job document per job name,
  * `data = { occurrenceAt, attempt }`, `nextRunAt = runAt`.
  *
- * Replacement is insert-then-update-on-E11000 under a unique index on `name`: the unique
- * index is the one write FerretDB makes atomic (its upserts and findOneAndUpdate are
- * not), so concurrent schedulers can never create a second document. The update that
- * follows a duplicate-key error is last-writer-wins on that single document.
+ * Replacement is update-else-insert-then-update-on-E11000 under a unique index on `name`:
+ * the unique index is the one write FerretDB makes atomic (its upserts and
+ * findOneAndUpdate are not), so concurrent schedulers can never create a second
+ * document. Updates are last-writer-wins on that single document.
  */
 export class AgendaMessageScheduler implements MessageScheduler {
   readonly collection: Collection<PendingOccurrenceDocument>;
@@ -52,16 +52,24 @@ export class AgendaMessageScheduler implements MessageScheduler {
   async schedule(occurrence: ScheduledOccurrence): Promise<void> {
     const invalid = findOccurrenceError(occurrence);
     if (invalid !== null) throw invalid;
+    // Steady state: the document exists and one update replaces its occurrence. Otherwise
+    // insert; a concurrent inserter makes ours fail with E11000, and we update theirs.
+    if (await this.replacePending(occurrence)) return;
     try {
       await this.collection.insertOne(newPendingDocument(occurrence));
       return;
     } catch (error) {
       if (!(error instanceof MongoServerError) || error.code !== duplicateKeyCode) throw error;
     }
-    await this.collection.updateOne(
+    await this.replacePending(occurrence);
+  }
+
+  private async replacePending(occurrence: ScheduledOccurrence): Promise<boolean> {
+    const result = await this.collection.updateOne(
       { name: occurrence.jobName },
       { $set: { data: occurrenceData(occurrence), nextRunAt: new Date(occurrence.runAt.getTime()) } },
     );
+    return result.matchedCount > 0;
   }
 
   async getPending(jobName: string): Promise<ScheduledOccurrence | null> {

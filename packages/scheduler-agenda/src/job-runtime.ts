@@ -229,7 +229,7 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
     async start() {
       if (state !== 'new') throw new Error(`runtime cannot start: it is ${state}`);
       await scheduler.ensureIndexes();
-      for (const job of registered.values()) await ensureScheduled(job);
+      await Promise.all([...registered.values()].map((job) => ensureScheduled(job)));
       state = 'started';
       await agenda.start();
     },
