@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { MongoServerError } from 'mongodb';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -49,7 +49,9 @@ describe('the test run server (global setup)', () => {
 });
 
 describe('startLocalMongo', () => {
-  const scratch = mkdtempSync(join(findRepositoryRoot(), '.data', 'mongo-local-test-'));
+  const dataRoot = join(findRepositoryRoot(), '.data');
+  mkdirSync(dataRoot, { recursive: true });
+  const scratch = mkdtempSync(join(dataRoot, 'mongo-local-test-'));
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
   it('starts on loopback, keeps data across a restart, and stops', async () => {
