@@ -131,11 +131,11 @@ it(`sends ${emailCount} emails through the job at >= 0.8x of direct nodemailer`,
     const floorStarted = performance.now();
     for (let start = 0; start < emailCount; start += batchSize) {
       await scratch.updateMany({ _id: { $in: scratchIds.slice(start, start + batchSize) } }, { $set: { status: 'sending' } });
-  }
-  for (let start = 0; start < emailCount; start += 50) {
-    await scratch.updateMany({ _id: { $in: scratchIds.slice(start, start + 50) } }, { $set: { status: 'sent' } });
-  }
-  floorMs = performance.now() - floorStarted;
+    }
+    for (let start = 0; start < emailCount; start += 50) {
+      await scratch.updateMany({ _id: { $in: scratchIds.slice(start, start + 50) } }, { $set: { status: 'sent' } });
+    }
+    floorMs = performance.now() - floorStarted;
   }
 
   const queueIds = headerValues(sink, emailQueueIdHeader).filter((value) => value !== '');
