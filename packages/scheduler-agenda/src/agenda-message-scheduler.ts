@@ -49,12 +49,16 @@ export class AgendaMessageScheduler implements MessageScheduler {
     }
   }
 
-  async schedule(occurrence: ScheduledOccurrence): Promise<void> {
+  /**
+   * Replaces the job's pending occurrence. `options.insertFirst` (the caller has just seen
+   * that the job has no document) tries the insert before the update.
+   */
+  async schedule(occurrence: ScheduledOccurrence, options: { readonly insertFirst?: boolean } = {}): Promise<void> {
     const invalid = findOccurrenceError(occurrence);
     if (invalid !== null) throw invalid;
     // Steady state: the document exists and one update replaces its occurrence. Otherwise
     // insert; a concurrent inserter makes ours fail with E11000, and we update theirs.
-    if (await this.replacePending(occurrence)) return;
+    if (options.insertFirst !== true && (await this.replacePending(occurrence))) return;
     try {
       await this.collection.insertOne(newPendingDocument(occurrence));
       return;
@@ -70,6 +74,27 @@ export class AgendaMessageScheduler implements MessageScheduler {
       { $set: { data: occurrenceData(occurrence), nextRunAt: new Date(occurrence.runAt.getTime()) } },
     );
     return result.matchedCount > 0;
+  }
+
+  /**
+   * Schedules `occurrence` unless the pending occurrence is newer than `than` (an
+   * operator's trigger during the run that completed `than`): then it is kept and
+   * returned. The steady state is one conditional update (no read); the pending
+   * document is read only when that update matched nothing (no document yet, or a newer
+   * occurrence). Returns null when `occurrence` was scheduled.
+   */
+  async scheduleUnlessNewer(occurrence: ScheduledOccurrence, than: Date): Promise<ScheduledOccurrence | null> {
+    const invalid = findOccurrenceError(occurrence);
+    if (invalid !== null) throw invalid;
+    const result = await this.collection.updateOne(
+      { name: occurrence.jobName, 'data.occurrenceAt': { $lte: new Date(than.getTime()) } },
+      { $set: { data: occurrenceData(occurrence), nextRunAt: new Date(occurrence.runAt.getTime()) } },
+    );
+    if (result.matchedCount > 0) return null;
+    const pending = await this.getPending(occurrence.jobName);
+    if (pending !== null && pending.occurrenceAt.getTime() > than.getTime()) return pending;
+    await this.schedule(occurrence);
+    return null;
   }
 
   async getPending(jobName: string): Promise<ScheduledOccurrence | null> {
@@ -106,6 +131,11 @@ export class AgendaMessageScheduler implements MessageScheduler {
       { $set: { lockedAt: null } },
     );
     return result.modifiedCount;
+  }
+
+  /** The documents of the named jobs, in one read. */
+  async findDocuments(jobNames: readonly string[]): Promise<PendingOccurrenceDocument[]> {
+    return this.collection.find({ name: { $in: [...jobNames] } }).toArray();
   }
 
   /** Every document of the collection, for listings. */

@@ -18,6 +18,7 @@ export {
   type DueOccurrence,
   type LockControl,
   type LostClaimReason,
+  type ConditionalScheduling,
   type OccurrenceRunnerDependencies,
   type RunFinishedEvent,
   type RunOutcome,

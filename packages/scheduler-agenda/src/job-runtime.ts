@@ -16,6 +16,7 @@ import {
   type JobRun,
   type JobRunLedger,
   type JobRunStatus,
+  type MessageScheduler,
   type RecurringJob,
   type RecurringJobRepository,
   type ScheduledOccurrence,
@@ -28,6 +29,7 @@ import { OccurrenceRunner, type RunFinishedEvent } from './jobs/occurrence-runne
 import { registerJob, type RegisteredJob } from './jobs/registered-job.js';
 import {
   readOccurrenceData,
+  toScheduledOccurrence,
   UnreadableOccurrenceError,
 } from './models/pending-occurrence-document.js';
 import { OccurrenceGuardBackend } from './occurrence-guard-backend.js';
@@ -155,9 +157,45 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
     await service.ensureScheduled(job.schedule);
   };
 
-  const ensureScheduled = async (job: RegisteredJob): Promise<void> => {
+  /**
+   * The recurring-job service over a snapshot of the jobs' documents and executions, read
+   * in two commands (pending documents first, then executions, the order
+   * `ensureScheduled` reads them in) instead of two reads per job; writes go to the real
+   * scheduler and repository, inserting first for jobs that had no document.
+   */
+  const startUpService = async (): Promise<DefaultRecurringJobService> => {
+    const documents = await scheduler.findDocuments([...registered.keys()]);
+    const executions = await options.repository.listExecutions();
+    const documentByName = new Map(documents.map((document) => [document.name, document]));
+    const executionByName = new Map(executions.map((execution) => [execution.jobName, execution]));
+    const snapshotScheduler: MessageScheduler = {
+      getPending: (jobName) =>
+        Promise.resolve(documentByName.get(jobName)).then((document) =>
+          document === undefined ? null : toScheduledOccurrence(document),
+        ),
+      schedule: (occurrence) =>
+        scheduler.schedule(occurrence, { insertFirst: !documentByName.has(occurrence.jobName) }),
+      cancel: (jobName) => scheduler.cancel(jobName),
+    };
+    const snapshotRepository: RecurringJobRepository = {
+      getLastExecution: (jobName) => Promise.resolve(executionByName.get(jobName) ?? null),
+      upsertExecution: (execution) => options.repository.upsertExecution(execution),
+      listExecutions: () => options.repository.listExecutions(),
+    };
+    return new DefaultRecurringJobService({
+      repository: snapshotRepository,
+      scheduler: snapshotScheduler,
+      clock,
+      instance,
+    });
+  };
+
+  const ensureScheduled = async (
+    job: RegisteredJob,
+    using: DefaultRecurringJobService = service,
+  ): Promise<void> => {
     try {
-      await service.ensureScheduled(job.schedule);
+      await using.ensureScheduled(job.schedule);
     } catch (error) {
       if (!(error instanceof UnreadableOccurrenceError)) throw error;
       await rescheduleUnreadable(job, error);
@@ -229,7 +267,8 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
     async start() {
       if (state !== 'new') throw new Error(`runtime cannot start: it is ${state}`);
       await scheduler.ensureIndexes();
-      await Promise.all([...registered.values()].map((job) => ensureScheduled(job)));
+      const snapshotService = await startUpService();
+      await Promise.all([...registered.values()].map((job) => ensureScheduled(job, snapshotService)));
       state = 'started';
       await agenda.start();
     },

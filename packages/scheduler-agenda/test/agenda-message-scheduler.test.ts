@@ -108,6 +108,44 @@ describe('AgendaMessageScheduler with Agenda processing the document', () => {
     expect(await scheduler.isPaused('paused-job')).toBe(false);
   });
 
+  it('schedules unless the pending occurrence is newer, reading only when the update matched nothing', async () => {
+    const database = client.db(testDatabaseName());
+    const collectionName = 'agendaJobs_unless_newer';
+    const scheduler = new AgendaMessageScheduler(database, { collectionName });
+    await scheduler.ensureIndexes();
+    const at = (offsetMs: number) => new Date(Date.UTC(2026, 0, 1) + offsetMs);
+    const occurrence = (occurrenceAt: Date, attempt = 1) => ({ jobName: 'chain', occurrenceAt, runAt: occurrenceAt, attempt });
+    // No document yet: inserted.
+    expect(await scheduler.scheduleUnlessNewer(occurrence(at(60_000)), at(0))).toBeNull();
+    expect(await scheduler.getPending('chain')).toEqual(occurrence(at(60_000)));
+    // The pending occurrence is the one that ran (here a retry of it): replaced.
+    await scheduler.schedule(occurrence(at(60_000), 2));
+    expect(await scheduler.scheduleUnlessNewer(occurrence(at(120_000)), at(60_000))).toBeNull();
+    expect(await scheduler.getPending('chain')).toEqual(occurrence(at(120_000)));
+    // A newer occurrence (a trigger during the run of 120 000): kept and returned.
+    await scheduler.schedule(occurrence(at(130_000)));
+    expect(await scheduler.scheduleUnlessNewer(occurrence(at(180_000)), at(120_000))).toEqual(occurrence(at(130_000)));
+    expect(await scheduler.getPending('chain')).toEqual(occurrence(at(130_000)));
+    expect(await database.collection(collectionName).countDocuments({ name: 'chain' })).toBe(1);
+    await expect(
+      scheduler.scheduleUnlessNewer({ ...occurrence(at(0)), attempt: 0 }, at(0)),
+    ).rejects.toThrow(/attempt/u);
+  });
+
+  it('inserts first when told the job has no document, and updates when it has one after all', async () => {
+    const database = client.db(testDatabaseName());
+    const collectionName = 'agendaJobs_insert_first';
+    const scheduler = new AgendaMessageScheduler(database, { collectionName });
+    await scheduler.ensureIndexes();
+    const first = { jobName: 'fresh', occurrenceAt: new Date(1000), runAt: new Date(1000), attempt: 1 };
+    const second = { jobName: 'fresh', occurrenceAt: new Date(2000), runAt: new Date(2000), attempt: 1 };
+    await scheduler.schedule(first, { insertFirst: true });
+    await scheduler.schedule(second, { insertFirst: true }); // a concurrent start-up inserted meanwhile
+    expect(await scheduler.getPending('fresh')).toEqual(second);
+    expect(await database.collection(collectionName).countDocuments({ name: 'fresh' })).toBe(1);
+    expect(await scheduler.findDocuments(['fresh', 'absent'])).toHaveLength(1);
+  });
+
   it('rejects a document with unreadable data with an error naming the field', async () => {
     const database = client.db(testDatabaseName());
     const collectionName = 'agendaJobs_bad';

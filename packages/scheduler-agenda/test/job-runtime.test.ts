@@ -1,7 +1,7 @@
 /** The runtime in-process against the real server with the Mongo ledger: operator controls. */
 import { MongooseJobRunLedger, MongooseRecurringJobRepository } from '@app/logging';
 import { testDatabaseName, testMongoUri } from '@app/mongo-local/testing';
-import type { JobResultSummary, RecurringJob } from '@app/shared-jobs';
+import type { JobResultSummary, RecurringJob, ScheduledOccurrence } from '@app/shared-jobs';
 import { MongoClient, type Db } from 'mongodb';
 import mongoose, { type Connection } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -104,6 +104,38 @@ describe('createJobRuntime', () => {
     const next = await replicas[1]!.scheduler.getPending('triggered');
     expect(next!.occurrenceAt.getTime()).toBe(runs[0]!.startedAt.getTime() + 3_600_000);
     await Promise.all(replicas.map((replica) => replica.stop()));
+  });
+
+  it('keeps an occurrence triggered during a run and records the run with it as next', async () => {
+    const starts: Date[] = [];
+    let runtime: JobRuntime | null = null;
+    const state: { trigger?: ScheduledOccurrence } = {};
+    const job: RecurringJob<JobResultSummary> = {
+      name: 'trigger-during-run',
+      intervalMs: 3_600_000,
+      lockLifetimeMs: 5000,
+      run: async (context) => {
+        starts.push(context.occurrenceAt);
+        if (starts.length === 1) {
+          state.trigger = await runtime!.triggerNow('trigger-during-run');
+        }
+        return {};
+      },
+    };
+    runtime = await runtimeWith([job]);
+    await runtime.start();
+    await waitUntil('the triggered run', () => starts.length === 2);
+    const trigger = state.trigger!;
+    expect(starts[1]).toEqual(trigger.occurrenceAt);
+    await waitUntil('the triggered run recorded', async () =>
+      (await repository.getLastExecution('trigger-during-run'))?.lastOccurrenceAt.getTime() === trigger.occurrenceAt.getTime(),
+    );
+    const [firstRun] = await ledger.listOccurrenceRuns('trigger-during-run', starts[0]!);
+    expect(firstRun?.status).toBe('succeeded');
+    const next = await runtime.scheduler.getPending('trigger-during-run');
+    const [triggeredRun] = await ledger.listOccurrenceRuns('trigger-during-run', trigger.occurrenceAt);
+    expect(next!.occurrenceAt.getTime()).toBe(triggeredRun!.startedAt.getTime() + 3_600_000);
+    await runtime.stop();
   });
 
   it('pauses persistently across replicas and restarts, and resumes', async () => {

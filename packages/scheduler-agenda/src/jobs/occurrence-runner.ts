@@ -4,6 +4,7 @@
  * tested with the in-memory fakes.
  */
 import {
+  computeNextOccurrence,
   formatInstance,
   toJobRunError,
   type Clock,
@@ -16,6 +17,7 @@ import {
   type JobRunError,
   type JobRunLedger,
   type MessageScheduler,
+  type RecurringJobExecution,
   type RecurringJobRepository,
   type RecurringJobService,
   type ScheduledOccurrence,
@@ -63,9 +65,18 @@ export interface RunFinishedEvent {
   readonly scheduled: ScheduledOccurrence | null;
 }
 
+/**
+ * A scheduler that can replace the pending occurrence unless it is newer than a given
+ * occurrence in one write ({@link AgendaMessageScheduler.scheduleUnlessNewer}); without
+ * it the runner reads the pending occurrence first.
+ */
+export interface ConditionalScheduling {
+  scheduleUnlessNewer(occurrence: ScheduledOccurrence, than: Date): Promise<ScheduledOccurrence | null>;
+}
+
 export interface OccurrenceRunnerDependencies {
   readonly ledger: JobRunLedger;
-  readonly scheduler: MessageScheduler;
+  readonly scheduler: MessageScheduler & Partial<ConditionalScheduling>;
   readonly repository: RecurringJobRepository;
   readonly service: RecurringJobService;
   readonly clock: Clock;
@@ -423,11 +434,29 @@ export class OccurrenceRunner {
     occurrenceAt: Date,
     executedAt: Date,
   ): Promise<ScheduledOccurrence> {
-    const { scheduler, service, repository, instance } = this.dependencies;
-    const pending = await scheduler.getPending(job.schedule.jobName);
+    const { scheduler, service, repository, instance, clock } = this.dependencies;
+    const jobName = job.schedule.jobName;
+    if (scheduler.scheduleUnlessNewer !== undefined) {
+      // The execution first (a crash before the schedule is healed from it at start-up),
+      // then the next occurrence in one conditional write: no read in the steady state.
+      const execution: RecurringJobExecution = {
+        jobName,
+        lastExecutedAt: executedAt,
+        lastOccurrenceAt: occurrenceAt,
+        nextScheduledAt: new Date(executedAt.getTime() + job.schedule.intervalMs),
+        lastExecutedBy: instance,
+      };
+      await repository.upsertExecution(execution);
+      const next = computeNextOccurrence(job.schedule, execution, clock.now());
+      const newer = await scheduler.scheduleUnlessNewer(next, occurrenceAt);
+      if (newer === null) return next;
+      await repository.upsertExecution({ ...execution, nextScheduledAt: newer.occurrenceAt });
+      return newer;
+    }
+    const pending = await scheduler.getPending(jobName);
     if (pending !== null && pending.occurrenceAt.getTime() > occurrenceAt.getTime()) {
       await repository.upsertExecution({
-        jobName: job.schedule.jobName,
+        jobName,
         lastExecutedAt: executedAt,
         lastOccurrenceAt: occurrenceAt,
         nextScheduledAt: pending.occurrenceAt,
