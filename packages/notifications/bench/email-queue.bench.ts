@@ -108,10 +108,17 @@ it(`sends ${emailCount} emails through the job at >= 0.8x of direct nodemailer`,
   });
   const clock = new FakeClock(new Date());
   const jobStarted = performance.now();
+  const problems = new Map<string, number>();
+  const problemDetails = new Map<string, string>();
   let runs = 0;
   let sent = 0;
   for (;;) {
-    const result = await job.run(createTestJobContext(clock));
+    const context = createTestJobContext(clock);
+    const result = await job.run(context);
+    for (const log of context.logs.filter((entry) => entry.level === 'error' || entry.level === 'warn')) {
+      problems.set(log.message, (problems.get(log.message) ?? 0) + 1);
+      if (!problemDetails.has(log.message)) problemDetails.set(log.message, String(log.fields.error ?? ''));
+    }
     runs += 1;
     sent += result.sent;
     expect(result.retried + result.dead).toBe(0);
@@ -153,6 +160,7 @@ it(`sends ${emailCount} emails through the job at >= 0.8x of direct nodemailer`,
           `job minus floor: ${((jobMs - floorMs) / 1000).toFixed(2)} s`
         : '[bench] database floor: not measured (BENCH_FLOOR=1)',
       `[bench] enqueueEmail (not in the ratio): ${(enqueueMs / 1000).toFixed(2)} s (${perSecond(enqueueMs)} emails/s)`,
+      `[bench] job errors/warnings: ${problems.size === 0 ? 'none' : [...problems].map(([text, count]) => `${count}x ${text} (${problemDetails.get(text)})`).join('; ')}`,
       `[bench] delivered by the job: ${queueIds.length}, distinct ${new Set(queueIds).size}, duplicates ${duplicates(queueIds)}`,
     ].join('\n'),
   );

@@ -262,9 +262,16 @@ async function sendClaimedEntries(
   await marks.flush();
 }
 
-/** Sent entries waiting to be marked `sent` together. */
+/**
+ * Sent entries waiting to be marked `sent` together. One mark write at a time: on FerretDB
+ * (SQLite) every updated document is its own write transaction, and overlapping mark writes
+ * of 50 documents each ran into the server's 10 s busy timeout at 5,000 queued entries, which
+ * left sent entries `sending` (to be sent again after the lease). The senders wait for their
+ * group's mark, so marks cannot pile up either.
+ */
 class SentMarks {
   private pending: ClaimedEntry[] = [];
+  private lastWrite: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly options: EmailQueueProcessJobOptions,
@@ -276,9 +283,15 @@ class SentMarks {
     if (this.pending.length >= sentMarkGroupSize) await this.flush();
   }
 
-  async flush(): Promise<void> {
+  flush(): Promise<void> {
     const group = this.pending;
     this.pending = [];
+    // writeGroup never rejects (it logs), so the chain never breaks.
+    this.lastWrite = this.lastWrite.then(() => this.writeGroup(group));
+    return this.lastWrite;
+  }
+
+  private async writeGroup(group: readonly ClaimedEntry[]): Promise<void> {
     const [first] = group;
     if (first === undefined) return;
     const emailIds = group.map((item) => item.entry._id);
