@@ -78,6 +78,12 @@ export interface DrainResult {
 }
 
 export interface JobRuntime {
+  /**
+   * Resolves when Agenda's constructor-time set-up (its backend connection and its
+   * `findAndLockNextJobIndex` index) is done; rejects when it failed. Short commands that
+   * never `start()` await it before closing the connection.
+   */
+  ready(): Promise<void>;
   /** Ensures indexes, schedules every job (idempotent), starts processing. */
   start(): Promise<void>;
   /**
@@ -134,8 +140,9 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
   });
   const lockLifetimes = [...registered.values()].map((job) => job.lockLifetimeMs);
   const agendaName = `${formatInstance(instance)}#${randomUUID().slice(0, 8)}`;
+  const backend = new OccurrenceGuardBackend(options.database, settings.collectionName);
   const agenda = new Agenda({
-    backend: new OccurrenceGuardBackend(options.database, settings.collectionName),
+    backend,
     name: agendaName,
     processEvery: settings.processEveryMs,
     defaultLockLifetime: lockLifetimes.length > 0 ? Math.max(...lockLifetimes) : settings.defaultLockLifetimeMs,
@@ -261,6 +268,7 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
 
   return {
     scheduler,
+    ready: () => backend.whenConnected(),
     get activeRuns() {
       return runner.activeCount;
     },

@@ -63,8 +63,17 @@ export class OccurrenceGuardBackend implements AgendaBackend {
     return this.guardedRepository;
   }
 
+  private connecting: Promise<void> | undefined;
+
+  /** Agenda calls this in its constructor; the mongo backend creates Agenda's index in it. */
   connect(): Promise<void> {
-    return this.inner.connect();
+    this.connecting ??= this.inner.connect();
+    return this.connecting;
+  }
+
+  /** Resolves when {@link connect} (Agenda's index creation) is done; rejects when it failed. */
+  whenConnected(): Promise<void> {
+    return this.connect();
   }
 
   disconnect(): Promise<void> {

@@ -138,6 +138,21 @@ describe('createJobRuntime', () => {
     await runtime.stop();
   });
 
+  it("is ready once Agenda's constructor-time index exists, without being started", async () => {
+    const database = await newDatabase();
+    const runtime = createJobRuntime({
+      database,
+      ledger,
+      repository,
+      jobs: [countingJob('ready-check', { runs: 0 })],
+      collectionName: 'agendaJobs_ready',
+    });
+    await runtime.ready();
+    const indexes = await database.collection('agendaJobs_ready').indexes();
+    expect(indexes.map((index) => index.name)).toContain('findAndLockNextJobIndex');
+    await runtime.stop();
+  });
+
   it('pauses persistently across replicas and restarts, and resumes', async () => {
     const counter = { runs: 0 };
     const first = await runtimeWith([countingJob('pausable', counter, 300)]);
