@@ -117,7 +117,7 @@ it(`sends ${emailCount} emails through the job at >= 0.8x of direct nodemailer`,
     const result = await job.run(context);
     for (const log of context.logs.filter((entry) => entry.level === 'error' || entry.level === 'warn')) {
       problems.set(log.message, (problems.get(log.message) ?? 0) + 1);
-      if (!problemDetails.has(log.message)) problemDetails.set(log.message, String(log.fields.error ?? ''));
+      if (!problemDetails.has(log.message)) problemDetails.set(log.message, typeof log.fields.error === 'string' ? log.fields.error : '');
     }
     runs += 1;
     sent += result.sent;
