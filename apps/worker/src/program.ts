@@ -37,7 +37,10 @@ function loadConfigurationOrExit(command: Command): WorkerConfiguration {
 function commandLogger(configuration: WorkerConfiguration): WorkerLogger {
   // Commands print results on stdout; their logs go to stderr, warnings and worse only.
   return createLogger({
-    level: configuration.logLevel === 'debug' || configuration.logLevel === 'trace' ? configuration.logLevel : 'warn',
+    level:
+      configuration.logLevel === 'debug' || configuration.logLevel === 'trace'
+        ? configuration.logLevel
+        : 'warn',
     format: 'json',
     destination: process.stderr,
   });
@@ -68,7 +71,10 @@ async function runStart(command: Command): Promise<void> {
   try {
     worker = await startWorker({ configuration, logger, telemetry });
   } catch (error) {
-    logger.fatal({ error: error instanceof Error ? error.message : String(error) }, 'worker failed to start');
+    logger.fatal(
+      { error: error instanceof Error ? error.message : String(error) },
+      'worker failed to start',
+    );
     await telemetry.shutdown();
     process.exitCode = exitCodes.failure;
     return;
@@ -99,11 +105,7 @@ async function withContext<TResult>(
 ): Promise<TResult> {
   const configuration = loadConfigurationOrExit(command);
   const { openWorkerContext } = await import('./worker.js');
-  const context = await openWorkerContext({
-    configuration,
-    logger: commandLogger(configuration),
-    runtimeNeverStarted: true,
-  });
+  const context = await openWorkerContext({ configuration, logger: commandLogger(configuration) });
   try {
     return await action(context);
   } finally {
@@ -114,7 +116,9 @@ async function withContext<TResult>(
 function requireKnownJob(context: WorkerContext, jobName: string): void {
   const plan = context.jobs.plans.find((entry) => entry.jobName === jobName);
   if (plan === undefined) {
-    throw new UsageError(`unknown job "${jobName}": known jobs are ${context.knownJobNames.join(', ')}`);
+    throw new UsageError(
+      `unknown job "${jobName}": known jobs are ${context.knownJobNames.join(', ')}`,
+    );
   }
   if (!plan.enabled) {
     throw new UsageError(
@@ -126,7 +130,10 @@ function requireKnownJob(context: WorkerContext, jobName: string): void {
 export function createProgram(): Command {
   const program = new Command('worker')
     .description('Runs and operates the recurring background jobs')
-    .option('-c, --config <file>', 'JSON configuration file (environment variables override it; or WORKER_CONFIG_FILE)')
+    .option(
+      '-c, --config <file>',
+      'JSON configuration file (environment variables override it; or WORKER_CONFIG_FILE)',
+    )
     .showHelpAfterError();
 
   program
@@ -157,7 +164,9 @@ export function createProgram(): Command {
     .action(async (options: { json?: boolean }, command: Command) => {
       const { formatJobsTable } = await import('./jobs-view.js');
       const rows = await withContext(command, (context) => context.listJobRows());
-      process.stdout.write(options.json === true ? `${JSON.stringify(rows, null, 2)}\n` : `${formatJobsTable(rows)}\n`);
+      process.stdout.write(
+        options.json === true ? `${JSON.stringify(rows, null, 2)}\n` : `${formatJobsTable(rows)}\n`,
+      );
     });
   jobs
     .command('history')
@@ -165,21 +174,28 @@ export function createProgram(): Command {
     .argument('<job>', 'job name, e.g. RefreshTokenCleanupJob')
     .addOption(new Option('-n, --limit <count>', 'how many runs').default('20'))
     .option('--json', 'print JSON')
-    .action(async (jobName: string, options: { limit: string; json?: boolean }, command: Command) => {
-      const limit = Number(options.limit);
-      if (!Number.isSafeInteger(limit) || limit < 1) {
-        throw new UsageError(`--limit must be a positive integer, got ${options.limit}`);
-      }
-      const { formatHistoryTable } = await import('./jobs-view.js');
-      const runs = await withContext(command, async (context) => {
-        const plan = context.jobs.plans.find((entry) => entry.jobName === jobName);
-        // A disabled job is not registered with the runtime; its history is still in the ledger.
-        if (plan !== undefined && !plan.enabled) return context.ledger.listRecentRuns(jobName, limit);
-        requireKnownJob(context, jobName);
-        return context.runtime.history(jobName, limit);
-      });
-      process.stdout.write(options.json === true ? `${JSON.stringify(runs, null, 2)}\n` : `${formatHistoryTable(runs)}\n`);
-    });
+    .action(
+      async (jobName: string, options: { limit: string; json?: boolean }, command: Command) => {
+        const limit = Number(options.limit);
+        if (!Number.isSafeInteger(limit) || limit < 1) {
+          throw new UsageError(`--limit must be a positive integer, got ${options.limit}`);
+        }
+        const { formatHistoryTable } = await import('./jobs-view.js');
+        const runs = await withContext(command, async (context) => {
+          const plan = context.jobs.plans.find((entry) => entry.jobName === jobName);
+          // A disabled job is not registered with the runtime; its history is still in the ledger.
+          if (plan !== undefined && !plan.enabled)
+            return context.ledger.listRecentRuns(jobName, limit);
+          requireKnownJob(context, jobName);
+          return context.runtime.history(jobName, limit);
+        });
+        process.stdout.write(
+          options.json === true
+            ? `${JSON.stringify(runs, null, 2)}\n`
+            : `${formatHistoryTable(runs)}\n`,
+        );
+      },
+    );
   jobs
     .command('run')
     .description('Trigger a run now (it still runs once across all replicas)')
@@ -199,12 +215,16 @@ export function createProgram(): Command {
   ] as const) {
     jobs
       .command(name)
-      .description(name === 'pause' ? 'Pause a job on every replica (persisted)' : 'Resume a paused job')
+      .description(
+        name === 'pause' ? 'Pause a job on every replica (persisted)' : 'Resume a paused job',
+      )
       .argument('<job>', 'job name')
       .action(async (jobName: string, _options: unknown, command: Command) => {
         await withContext(command, async (context) => {
           requireKnownJob(context, jobName);
-          await (name === 'pause' ? context.runtime.pause(jobName) : context.runtime.resume(jobName));
+          await (name === 'pause'
+            ? context.runtime.pause(jobName)
+            : context.runtime.resume(jobName));
         });
         process.stdout.write(`${jobName}: ${verb}\n`);
       });
@@ -212,7 +232,9 @@ export function createProgram(): Command {
 
   program
     .command('demo')
-    .description('Embedded database + loopback SMTP sink + sample data; every job runs within a minute')
+    .description(
+      'Embedded database + loopback SMTP sink + sample data; every job runs within a minute',
+    )
     .addOption(new Option('--duration <seconds>', 'stop after this many seconds').default('60'))
     .action(async (options: { duration: string }) => {
       const { runDemo } = await import('./demo.js');

@@ -4,10 +4,24 @@
  */
 import { join, resolve } from 'node:path';
 import { ensureIdentityIndexes, seedAdminUser } from '@app/identity';
-import { ensureLogEntryIndexes, MongooseJobRunLedger, MongooseRecurringJobRepository } from '@app/logging';
-import { findRepositoryRoot, redactMongoUri, resolveMongoConnection, type LocalMongoServer } from '@app/mongo-local';
+import {
+  ensureLogEntryIndexes,
+  MongooseJobRunLedger,
+  MongooseRecurringJobRepository,
+} from '@app/logging';
+import {
+  findRepositoryRoot,
+  redactMongoUri,
+  resolveMongoConnection,
+  type LocalMongoServer,
+} from '@app/mongo-local';
 import { countQueuedEmails, ensureNotificationIndexes } from '@app/notifications';
-import { AgendaMessageScheduler, createJobRuntime, type JobRuntime, type RunFinishedEvent } from '@app/scheduler-agenda';
+import {
+  AgendaMessageScheduler,
+  createJobRuntime,
+  type JobRuntime,
+  type RunFinishedEvent,
+} from '@app/scheduler-agenda';
 import { metrics } from '@opentelemetry/api';
 import mongoose, { type Connection } from 'mongoose';
 import type { WorkerConfiguration } from './config/worker-config.js';
@@ -45,56 +59,22 @@ export interface OpenWorkerContextOptions {
   readonly configuration: WorkerConfiguration;
   readonly logger: WorkerLogger;
   readonly onRunFinished?: (event: RunFinishedEvent) => void;
-  /**
-   * The context is used by a one-shot command and its runtime is never started: `close()`
-   * then first waits for the index creation Agenda starts in its constructor (see below).
-   */
-  readonly runtimeNeverStarted?: boolean;
-}
-
-/** The last index Agenda's Mongo backend creates when it connects (its job-log collection). */
-const agendaLastConnectIndex = 'agenda_logs_job_name_idx';
-
-/**
- * Agenda's constructor starts `backend.connect()` (index creation) without handling its
- * rejection; `start()` awaits it, but a runtime that is never started does not. Closing the
- * connection while those commands run rejects them unhandled. Command monitoring tells when
- * the last of them has finished, so `close()` can wait for it (bounded).
- */
-function watchAgendaConnect(connection: Connection): Promise<void> {
-  return new Promise((resolveSettled) => {
-    const client = connection.getClient();
-    const pending = new Set<number>();
-    let sawLastIndex = false;
-    const finish = (): void => {
-      client.off('commandStarted', onStarted);
-      client.off('commandSucceeded', onFinished);
-      client.off('commandFailed', onFinished);
-      resolveSettled();
-    };
-    const onStarted = (event: { requestId: number; commandName: string; command: unknown }): void => {
-      if (event.commandName !== 'createIndexes') return;
-      pending.add(event.requestId);
-      if (JSON.stringify(event.command).includes(agendaLastConnectIndex)) sawLastIndex = true;
-    };
-    const onFinished = (event: { requestId: number }): void => {
-      if (!pending.delete(event.requestId)) return;
-      if (sawLastIndex && pending.size === 0) finish();
-    };
-    client.on('commandStarted', onStarted);
-    client.on('commandSucceeded', onFinished);
-    client.on('commandFailed', onFinished);
-  });
 }
 
 export async function openWorkerContext(options: OpenWorkerContextOptions): Promise<WorkerContext> {
   const { configuration, logger } = options;
-  const dataDirectory = configuration.mongodb.embeddedDataDirectory ?? defaultEmbeddedDataDirectory();
-  const { uri, embedded } = await resolveMongoConnection({ mongoUri: configuration.mongodb.uri, dataDirectory });
+  const dataDirectory =
+    configuration.mongodb.embeddedDataDirectory ?? defaultEmbeddedDataDirectory();
+  const { uri, embedded } = await resolveMongoConnection({
+    mongoUri: configuration.mongodb.uri,
+    dataDirectory,
+  });
   if (embedded !== null) {
     logger.info(
       { dataDirectory, startedHere: embedded.processId !== null, mongo: redactMongoUri(uri) },
-      embedded.processId === null ? 'reusing the running embedded database' : 'started the embedded database',
+      embedded.processId === null
+        ? 'reusing the running embedded database'
+        : 'started the embedded database',
     );
   }
   let connection: Connection;
@@ -103,24 +83,26 @@ export async function openWorkerContext(options: OpenWorkerContextOptions): Prom
       .createConnection(uri, {
         dbName: configuration.mongodb.database,
         serverSelectionTimeoutMS: 10_000,
-        monitorCommands: options.runtimeNeverStarted === true,
       })
       .asPromise();
   } catch (error) {
     await embedded?.stop();
     // The driver's message can quote the connection string: keep only the redacted form.
-    const reason = error instanceof Error ? error.message.replaceAll(uri, redactMongoUri(uri)) : String(error);
+    const reason =
+      error instanceof Error ? error.message.replaceAll(uri, redactMongoUri(uri)) : String(error);
     // No `cause`: the driver's error can quote the connection string with its credentials.
     // eslint-disable-next-line preserve-caught-error
     throw new Error(`cannot connect to ${redactMongoUri(uri)}: ${reason}`);
   }
-  logger.info({ mongo: redactMongoUri(uri), database: configuration.mongodb.database }, 'connected to the database');
+  logger.info(
+    { mongo: redactMongoUri(uri), database: configuration.mongodb.database },
+    'connected to the database',
+  );
   const database = connection.db;
   if (database === undefined) throw new Error('mongoose connection has no database handle');
   const ledger = new MongooseJobRunLedger(connection);
   const repository = new MongooseRecurringJobRepository(connection);
   const jobs = buildJobs(configuration, connection);
-  const agendaConnected = options.runtimeNeverStarted === true ? watchAgendaConnect(connection) : Promise.resolve();
   const runtime = createJobRuntime({
     database,
     ledger,
@@ -149,9 +131,11 @@ export async function openWorkerContext(options: OpenWorkerContextOptions): Prom
     close: async () => {
       if (closed) return;
       closed = true;
+      // Agenda starts creating its indexes in its constructor; closing the connection under
+      // those commands would reject them unhandled, so wait for them (bounded) first.
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
-        agendaConnected,
+        runtime.ready().catch(() => undefined),
         new Promise<void>((resolveTimeout) => {
           timer = setTimeout(resolveTimeout, 5000);
         }),
@@ -204,12 +188,17 @@ function registerQueueDepthGauge(context: WorkerContext, logger: WorkerLogger): 
     description: 'Emails in the queue by status',
     unit: '{email}',
   });
-  const observe = async (result: { observe(value: number, attributes: Record<string, string>): void }) => {
+  const observe = async (result: {
+    observe(value: number, attributes: Record<string, string>): void;
+  }) => {
     try {
       const counts = await countQueuedEmails(context.connection);
       for (const [status, count] of Object.entries(counts)) result.observe(count, { status });
     } catch (error) {
-      logger.debug({ error: error instanceof Error ? error.message : String(error) }, 'queue depth unavailable');
+      logger.debug(
+        { error: error instanceof Error ? error.message : String(error) },
+        'queue depth unavailable',
+      );
     }
   };
   gauge.addCallback(observe);
@@ -243,13 +232,19 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   const shutdown = (reason: string): Promise<void> => {
     shuttingDown ??= (async () => {
       const deadlineMs = configuration.shutdownDeadlineMs;
-      logger.info({ reason, deadlineMs, activeRuns: context.runtime.activeRuns }, 'shutting down: draining');
+      logger.info(
+        { reason, deadlineMs, activeRuns: context.runtime.activeRuns },
+        'shutting down: draining',
+      );
       running = false;
       try {
         const drained = await context.runtime.drain(deadlineMs);
         logger.info(drained, 'drained');
       } catch (error) {
-        logger.error({ error: error instanceof Error ? error.message : String(error) }, 'drain failed');
+        logger.error(
+          { error: error instanceof Error ? error.message : String(error) },
+          'drain failed',
+        );
       }
       removeGauge();
       await http?.close();
@@ -277,10 +272,14 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       source: {
         readiness,
         listJobs: () => context.listJobRows(),
-        handleMetricsRequest: (request, response) => options.telemetry.handleMetricsRequest(request, response),
+        handleMetricsRequest: (request, response) =>
+          options.telemetry.handleMetricsRequest(request, response),
       },
       onError: (error) =>
-        logger.error({ error: error instanceof Error ? error.message : String(error) }, 'HTTP request failed'),
+        logger.error(
+          { error: error instanceof Error ? error.message : String(error) },
+          'HTTP request failed',
+        ),
     });
   } catch (error) {
     await shutdown('start-up failed');
@@ -289,7 +288,11 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   logger.info(
     {
       http: `http://${http.host}:${http.port}`,
-      jobs: context.jobs.plans.map((plan) => ({ job: plan.jobName, enabled: plan.enabled, intervalMs: plan.job?.intervalMs ?? null })),
+      jobs: context.jobs.plans.map((plan) => ({
+        job: plan.jobName,
+        enabled: plan.enabled,
+        intervalMs: plan.job?.intervalMs ?? null,
+      })),
       telemetryExport: options.telemetry.exporting,
     },
     'worker ready',

@@ -43,7 +43,7 @@ describe('embedded database', () => {
     const configuration = loadWorkerConfiguration({
       environment: { WORKER_DATA_DIR: dataDirectory, ADMIN_ENABLED: 'false', JOBS_EMAIL_QUEUE_ENABLED: 'false' },
     });
-    const context = await openWorkerContext({ configuration, logger, runtimeNeverStarted: true });
+    const context = await openWorkerContext({ configuration, logger });
     const processId = context.embedded?.processId ?? null;
     expect(processId).not.toBeNull();
     expect(context.embedded?.dataDirectory).toBe(dataDirectory);
