@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isProcessAlive as isAlive } from '@app/mongo-local';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadWorkerConfiguration } from '../src/config/worker-config.js';
 import { createLogger } from '../src/logger.js';
@@ -14,14 +15,6 @@ afterAll(() => {
   rmSync(dataDirectory, { recursive: true, force: true });
 });
 
-function isAlive(processId: number): boolean {
-  try {
-    process.kill(processId, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('embedded database', () => {
   it('defaults to .data/worker in the repository', () => {

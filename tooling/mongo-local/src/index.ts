@@ -132,7 +132,8 @@ export function redactMongoUri(uri: string): string {
   return uri.replace(/^(mongodb(?:\+srv)?:\/\/)([^@/]+)@/u, '$1***@');
 }
 
-function isProcessAlive(processId: number): boolean {
+/** Whether a process with this id exists (signal 0 probes without signalling). */
+export function isProcessAlive(processId: number): boolean {
   try {
     process.kill(processId, 0);
     return true;

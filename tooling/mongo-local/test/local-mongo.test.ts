@@ -2,17 +2,15 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { MongoServerError } from 'mongodb';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findRepositoryRoot, redactMongoUri, startLocalMongo, waitForPing } from '../src/index.js';
+import {
+  findRepositoryRoot,
+  isProcessAlive as isAlive,
+  redactMongoUri,
+  startLocalMongo,
+  waitForPing,
+} from '../src/index.js';
 import { connectTestDatabase, testDatabaseName } from '../src/testing.js';
 
-function isAlive(processId: number): boolean {
-  try {
-    process.kill(processId, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('the test run server (global setup)', () => {
   it('answers commands, with a database of this file’s own', async () => {

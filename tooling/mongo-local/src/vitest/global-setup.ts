@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { findRepositoryRoot, startLocalMongo, stopStaleServer } from '../index.js';
+import { findRepositoryRoot, isProcessAlive, startLocalMongo, stopStaleServer } from '../index.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -13,14 +13,6 @@ declare module 'vitest' {
   }
 }
 
-function isProcessAlive(processId: number): boolean {
-  try {
-    process.kill(processId, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Removes servers and folders of earlier test runs whose runner process is gone. */
 async function sweepStaleTestRuns(testRunsDirectory: string): Promise<void> {
