@@ -13,6 +13,8 @@ export function createVitestConfig(options = {}) {
     test: {
       include: include ?? ['src/**/*.test.ts', 'test/**/*.test.ts'],
       testTimeout: testTimeoutMs,
+      // The JSON report feeds the repository-wide "N passed, N failed" line (scripts/test-summary.mjs).
+      reporters: ['default', ['json', { outputFile: 'test-results.json' }]],
       hookTimeout: 60_000,
       globalSetup: database ? [resolveModule('@app/mongo-local/vitest-global-setup')] : [],
       setupFiles: database ? [resolveModule('@app/mongo-local/vitest-setup-file')] : [],
