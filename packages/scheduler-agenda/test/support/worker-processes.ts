@@ -1,30 +1,16 @@
 /** Spawns real worker processes (the bundled fixture) and follows their stdout events. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { build } from 'esbuild';
+import { bundleEntry, packageDirectory } from './bundle-entry.js';
 import type { TestJobSpec } from './test-job-spec.js';
 
-const packageDirectory = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-
 /** Bundles the fixture with this package's sources; dependencies stay external. */
-export async function bundleWorkerFixture(): Promise<string> {
-  const outputDirectory = join(packageDirectory, 'node_modules', '.worker-fixture');
-  mkdirSync(outputDirectory, { recursive: true });
-  const outfile = join(outputDirectory, `worker-process-${process.pid}.mjs`);
-  await build({
-    entryPoints: [join(packageDirectory, 'test', 'fixtures', 'worker-process.ts')],
-    outfile,
-    bundle: true,
-    packages: 'external',
-    platform: 'node',
-    format: 'esm',
-    target: 'node22',
-    logLevel: 'error',
-  });
-  return outfile;
+export function bundleWorkerFixture(): Promise<string> {
+  return bundleEntry(
+    'test/fixtures/worker-process.ts',
+    '.worker-fixture',
+    `worker-process-${process.pid}.mjs`,
+  );
 }
 
 export interface WorkerEvent {
@@ -67,7 +53,10 @@ export function startWorker(options: WorkerOptions): WorkerHandle {
   if (child.pid === undefined) throw new Error('worker process did not start');
   const events: WorkerEvent[] = [];
   const stderr: string[] = [];
-  const waiters: { predicate: (event: WorkerEvent) => boolean; resolve: (event: WorkerEvent) => void }[] = [];
+  const waiters: {
+    predicate: (event: WorkerEvent) => boolean;
+    resolve: (event: WorkerEvent) => void;
+  }[] = [];
   createInterface({ input: child.stdout }).on('line', (line) => {
     let parsed: WorkerEvent;
     try {
@@ -122,13 +111,17 @@ export function startWorker(options: WorkerOptions): WorkerHandle {
 }
 
 /** SIGTERM and wait for exit. */
-export async function terminate(worker: WorkerHandle): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGTERM');
+export async function terminate(
+  worker: WorkerHandle,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (worker.child.exitCode === null && worker.child.signalCode === null)
+    worker.child.kill('SIGTERM');
   return worker.exited;
 }
 
 /** SIGKILL and wait for exit. */
 export async function kill(worker: WorkerHandle): Promise<void> {
-  if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGKILL');
+  if (worker.child.exitCode === null && worker.child.signalCode === null)
+    worker.child.kill('SIGKILL');
   await worker.exited;
 }
