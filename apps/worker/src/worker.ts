@@ -16,12 +16,7 @@ import {
   type LocalMongoServer,
 } from '@app/mongo-local';
 import { countQueuedEmails, ensureNotificationIndexes } from '@app/notifications';
-import {
-  AgendaMessageScheduler,
-  createJobRuntime,
-  type JobRuntime,
-  type RunFinishedEvent,
-} from '@app/scheduler-agenda';
+import { createJobRuntime, type JobRuntime, type RunFinishedEvent } from '@app/scheduler-agenda';
 import { metrics } from '@opentelemetry/api';
 import mongoose, { type Connection } from 'mongoose';
 import type { WorkerConfiguration } from './config/worker-config.js';
@@ -148,15 +143,16 @@ export async function openWorkerContext(options: OpenWorkerContextOptions): Prom
   };
 }
 
-/** Creates every index the packages need (idempotent). */
+/**
+ * Creates the indexes of the ledger, the repository and the domain packages (idempotent).
+ * Agenda's collection is not here: `runtime.start()` creates its unique index itself.
+ */
 export async function ensureAllIndexes(context: WorkerContext): Promise<void> {
   await context.ledger.ensureIndexes();
   await context.repository.ensureIndexes();
   await ensureIdentityIndexes(context.connection);
   await ensureNotificationIndexes(context.connection);
   await ensureLogEntryIndexes(context.connection);
-  const database = context.connection.db;
-  if (database !== undefined) await new AgendaMessageScheduler(database).ensureIndexes();
 }
 
 export interface RunningWorker {
