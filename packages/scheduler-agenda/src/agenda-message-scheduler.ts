@@ -29,11 +29,27 @@ export interface AgendaMessageSchedulerOptions {
  */
 export class AgendaMessageScheduler implements MessageScheduler {
   readonly collection: Collection<PendingOccurrenceDocument>;
+  private readonly database: Db;
+  private serverKind: Promise<boolean> | undefined;
 
   constructor(database: Db, options: AgendaMessageSchedulerOptions = {}) {
+    this.database = database;
     this.collection = database.collection<PendingOccurrenceDocument>(
       options.collectionName ?? defaultJobsCollectionName,
     );
+  }
+
+  /**
+   * Whether the server may undo a field update with a concurrent update of another field
+   * of the same document (FerretDB v1 rewrites whole documents; docs/ferretdb.md). Asked
+   * once per scheduler: `buildInfo` of FerretDB carries `ferretdbVersion`.
+   */
+  rewritesWholeDocuments(): Promise<boolean> {
+    this.serverKind ??= this.database
+      .admin()
+      .command({ buildInfo: 1 })
+      .then((build) => typeof build.ferretdbVersion === 'string');
+    return this.serverKind;
   }
 
   /** Creates the unique index on the job name. Call once before scheduling (idempotent). */

@@ -35,6 +35,7 @@ export {
   defaultJobsCollectionName,
   defaultLockLifetimeMs,
   defaultProcessEveryMs,
+  defaultWriteSettleMs,
   resolveRuntimeSettings,
   type RuntimeSettings,
   type RuntimeSettingsInput,

@@ -25,6 +25,7 @@ import { randomUUID } from 'node:crypto';
 import { Agenda, type Job } from 'agenda';
 import type { Db } from 'mongodb';
 import { AgendaMessageScheduler } from './agenda-message-scheduler.js';
+import { writeConfirmed } from './confirmed-write.js';
 import { OccurrenceRunner, type RunFinishedEvent } from './jobs/occurrence-runner.js';
 import { registerJob, type RegisteredJob } from './jobs/registered-job.js';
 import {
@@ -235,6 +236,19 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
     });
   }
 
+  /** An operator's write to a job document, read back where the server may undo it. */
+  const writeOperatorChange = async (
+    description: string,
+    write: () => Promise<void>,
+    isApplied: () => Promise<boolean>,
+  ): Promise<void> => {
+    if (!(await scheduler.rewritesWholeDocuments())) {
+      await write();
+      return;
+    }
+    await writeConfirmed({ description, write, isApplied, settleMs: settings.writeSettleMs, attempts: 5 });
+  };
+
   const requireJob = (jobName: string): RegisteredJob => {
     const job = registered.get(jobName);
     if (job === undefined) {
@@ -335,19 +349,37 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
       requireJob(jobName);
       const now = clock.now();
       const occurrence: ScheduledOccurrence = { jobName, occurrenceAt: now, runAt: now, attempt: 1 };
-      await scheduler.schedule(occurrence);
+      await writeOperatorChange(`trigger of "${jobName}"`, () => scheduler.schedule(occurrence), async () => {
+        const pending = await scheduler.getPending(jobName);
+        if (pending !== null && pending.occurrenceAt.getTime() === occurrence.occurrenceAt.getTime()) return true;
+        // Gone from the document because a replica has already claimed it, or replaced
+        // by a later trigger that is due about as soon: either way it is in effect.
+        if ((await options.ledger.listOccurrenceRuns(jobName, occurrence.occurrenceAt)).length > 0) return true;
+        return pending !== null && pending.runAt.getTime() <= occurrence.runAt.getTime() + settings.writeSettleMs;
+      });
       return occurrence;
     },
     async pause(jobName) {
       const job = requireJob(jobName);
-      if (!(await scheduler.setPaused(jobName, true))) {
-        await service.ensureScheduled(job.schedule);
-        await scheduler.setPaused(jobName, true);
-      }
+      await writeOperatorChange(
+        `pause of "${jobName}"`,
+        async () => {
+          if (await scheduler.setPaused(jobName, true)) return;
+          await service.ensureScheduled(job.schedule);
+          await scheduler.setPaused(jobName, true);
+        },
+        () => scheduler.isPaused(jobName),
+      );
     },
     async resume(jobName) {
       const job = requireJob(jobName);
-      if (!(await scheduler.setPaused(jobName, false))) await service.ensureScheduled(job.schedule);
+      await writeOperatorChange(
+        `resume of "${jobName}"`,
+        async () => {
+          if (!(await scheduler.setPaused(jobName, false))) await service.ensureScheduled(job.schedule);
+        },
+        async () => !(await scheduler.isPaused(jobName)),
+      );
     },
   };
 }

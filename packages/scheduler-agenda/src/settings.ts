@@ -6,6 +6,11 @@ export const defaultProcessEveryMs = 500;
 export const defaultLockLifetimeMs = 60_000;
 /** Agenda's collection: one document per recurring job name. */
 export const defaultJobsCollectionName = 'agendaJobs';
+/**
+ * On FerretDB, how long an operator's write (trigger, pause, resume) settles before it is
+ * read back, in case a concurrent write to the same job document undid it.
+ */
+export const defaultWriteSettleMs = 250;
 /** Jitter of the retry backoff (±20 %): with factor 2, delays still grow attempt after attempt. */
 export const retryJitter = 0.2;
 
@@ -13,12 +18,15 @@ export interface RuntimeSettings {
   readonly processEveryMs: number;
   readonly defaultLockLifetimeMs: number;
   readonly collectionName: string;
+  readonly writeSettleMs: number;
 }
 
 export interface RuntimeSettingsInput {
   readonly processEveryMs?: number;
   readonly defaultLockLifetimeMs?: number;
   readonly collectionName?: string;
+  /** See {@link defaultWriteSettleMs}. */
+  readonly writeSettleMs?: number;
 }
 
 function positiveInteger(field: string, value: number | undefined, fallback: number): number {
@@ -43,5 +51,6 @@ export function resolveRuntimeSettings(input: RuntimeSettingsInput = {}): Runtim
       defaultLockLifetimeMs,
     ),
     collectionName,
+    writeSettleMs: positiveInteger('writeSettleMs', input.writeSettleMs, defaultWriteSettleMs),
   };
 }

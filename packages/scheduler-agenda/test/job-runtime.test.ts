@@ -21,12 +21,25 @@ async function newDatabase(): Promise<Db> {
   return client.db(testDatabaseName());
 }
 
-async function waitUntil(description: string, probe: () => Promise<boolean> | boolean, timeoutMs = 15_000) {
+async function waitUntil(
+  description: string,
+  probe: () => Promise<boolean> | boolean,
+  timeoutMs = 15_000,
+  explain: () => Promise<string> = () => Promise.resolve(''),
+) {
   const deadline = Date.now() + timeoutMs;
   while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${description}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${description}${await explain()}`);
     await sleep(50);
   }
+}
+
+/** The job's Agenda document and ledger runs, for a timeout's message. */
+async function jobState(jobName: string, events: readonly RunFinishedEvent[]): Promise<string> {
+  const database = await newDatabase();
+  const document = await database.collection('agendaJobs').findOne({ name: jobName });
+  const runs = await ledger.listRecentRuns(jobName, 10);
+  return `\ndocument: ${JSON.stringify(document)}\nruns: ${JSON.stringify(runs)}\nevents: ${JSON.stringify(events)}`;
 }
 
 function countingJob(name: string, counter: { runs: number }, intervalMs = 3_600_000): RecurringJob<JobResultSummary> {
@@ -86,25 +99,39 @@ describe('createJobRuntime', () => {
     expect(await runtime.drain(1000)).toEqual({ completedBeforeDeadline: true, interrupted: 0 });
   });
 
-  it('triggers a job now as a new occurrence that runs once across two replicas', async () => {
-    const counter = { runs: 0 };
-    const events: RunFinishedEvent[] = [];
-    const replicas = [
-      await runtimeWith([countingJob('triggered', counter)], events),
-      await runtimeWith([countingJob('triggered', counter)], events),
-    ];
-    await Promise.all(replicas.map((replica) => replica.start()));
-    await waitUntil('the first run', () => counter.runs === 1);
-    const trigger = await replicas[0]!.triggerNow('triggered');
-    await waitUntil('the triggered run', () => counter.runs === 2);
-    await sleep(500);
-    expect(counter.runs).toBe(2);
-    const runs = await ledger.listOccurrenceRuns('triggered', trigger.occurrenceAt);
-    expect(runs.map((run) => run.status)).toEqual(['succeeded']);
-    const next = await replicas[1]!.scheduler.getPending('triggered');
-    expect(next!.occurrenceAt.getTime()).toBe(runs[0]!.startedAt.getTime() + 3_600_000);
-    await Promise.all(replicas.map((replica) => replica.stop()));
-  });
+  // A trigger from one replica lands while the other replica finishes the first run
+  // (Agenda's state save, the next occurrence): on FerretDB those writes to the same
+  // document could undo it (docs/ferretdb.md, section 10). Several rounds, since the
+  // overlap depends on timing (about one round in five lost the trigger before the fix).
+  it.each([1, 2, 3, 4, 5])(
+    'triggers a job now as a new occurrence that runs once across two replicas (round %i)',
+    async (round) => {
+      const jobName = `triggered-${round}`;
+      const counter = { runs: 0 };
+      const events: RunFinishedEvent[] = [];
+      const replicas = [
+        await runtimeWith([countingJob(jobName, counter)], events),
+        await runtimeWith([countingJob(jobName, counter)], events),
+      ];
+      const explain = () => jobState(jobName, events);
+      await Promise.all(replicas.map((replica) => replica.start()));
+      await waitUntil('the first run', () => counter.runs === 1);
+      const trigger = await replicas[round % 2]!.triggerNow(jobName);
+      await waitUntil('the triggered run', () => counter.runs === 2, 15_000, explain);
+      await sleep(500);
+      expect(counter.runs).toBe(2);
+      const runs = await ledger.listOccurrenceRuns(jobName, trigger.occurrenceAt);
+      expect(runs.map((run) => run.status)).toEqual(['succeeded']);
+      const nextAfterTrigger = runs[0]!.startedAt.getTime() + 3_600_000;
+      await waitUntil(
+        'the next occurrence after the triggered run',
+        async () => (await replicas[1]!.scheduler.getPending(jobName))?.occurrenceAt.getTime() === nextAfterTrigger,
+        15_000,
+        explain,
+      );
+      await Promise.all(replicas.map((replica) => replica.stop()));
+    },
+  );
 
   it('keeps an occurrence triggered during a run and records the run with it as next', async () => {
     const starts: Date[] = [];

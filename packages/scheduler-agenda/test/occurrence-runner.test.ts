@@ -245,6 +245,37 @@ describe('OccurrenceRunner', () => {
     expect((await scheduler.getPending('healed'))?.occurrenceAt).toEqual(new Date(occurrenceAt.getTime() + 60_000));
   });
 
+  it('leaves a newer pending occurrence alone when a stale duplicate finds its occurrence succeeded', async () => {
+    const { runner, ledger, scheduler, repository, clock } = setup();
+    const occurrenceAt = clock.now();
+    const claim = await ledger.claim({
+      jobName: 'stale-duplicate',
+      occurrenceAt,
+      attempt: 1,
+      instance,
+      startedAt: occurrenceAt,
+      leaseExpiresAt: new Date(occurrenceAt.getTime() + 1000),
+    });
+    if (!claim.claimed) throw new Error('setup claim failed');
+    await ledger.finish(claim.run.runId, { status: 'succeeded', finishedAt: occurrenceAt });
+    await repository.upsertExecution({
+      jobName: 'stale-duplicate',
+      lastExecutedAt: occurrenceAt,
+      lastOccurrenceAt: occurrenceAt,
+      nextScheduledAt: new Date(occurrenceAt.getTime() + 60_000),
+      lastExecutedBy: instance,
+    });
+    // An operator's trigger, pending before its run records an execution: recomputing
+    // the next occurrence from the execution above would replace it.
+    clock.advance(10);
+    const trigger = { jobName: 'stale-duplicate', occurrenceAt: clock.now(), runAt: clock.now(), attempt: 1 };
+    await scheduler.schedule(trigger);
+    const registered = job('stale-duplicate', () => Promise.resolve({}));
+    const event = await runner.runDue(registered, { occurrenceAt, attempt: 1, dueAt: occurrenceAt }, recordingLock());
+    expect(event).toMatchObject({ lostClaimReason: 'already-succeeded', scheduled: trigger });
+    expect(await scheduler.getPending('stale-duplicate')).toEqual(trigger);
+  });
+
   it('marks a run whose lease expired abandoned and runs the next attempt', async () => {
     const { runner, ledger, clock } = setup();
     const occurrenceAt = clock.now();

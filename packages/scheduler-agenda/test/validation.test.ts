@@ -17,8 +17,10 @@ describe('settings and registration', () => {
       processEveryMs: 500,
       defaultLockLifetimeMs: 60_000,
       collectionName: 'agendaJobs',
+      writeSettleMs: 250,
     });
     expect(() => resolveRuntimeSettings({ defaultLockLifetimeMs: 1.5 })).toThrow(/defaultLockLifetimeMs/u);
+    expect(() => resolveRuntimeSettings({ writeSettleMs: 0 })).toThrow(/writeSettleMs/u);
   });
 
   it('rejects a job without a handler or with a bad retry delay', () => {

@@ -75,6 +75,33 @@ async function upsertRaceWithoutUniqueIndex(database: Db): Promise<void> {
   );
 }
 
+/**
+ * Each of 20 callers sets its own field of one document at once. MongoDB keeps all 20
+ * fields; a server that rewrites the whole document from a stale read loses some.
+ */
+async function lostFieldUpdates(database: Db): Promise<void> {
+  const collection = database.collection<{ _id: number } & Record<string, unknown>>('field_race');
+  let roundsWithLostFields = 0;
+  let mostFieldsLost = 0;
+  for (let round = 0; round < rounds; round += 1) {
+    await collection.deleteMany({});
+    await collection.insertOne({ _id: 1 });
+    await Promise.all(
+      Array.from({ length: concurrency }, (_, contender) =>
+        collection.updateOne({ _id: 1 }, { $set: { [`field${contender}`]: true } }),
+      ),
+    );
+    const document = await collection.findOne({ _id: 1 });
+    const kept = Object.keys(document ?? {}).filter((key) => key.startsWith('field')).length;
+    if (kept < concurrency) roundsWithLostFields += 1;
+    mostFieldsLost = Math.max(mostFieldsLost, concurrency - kept);
+  }
+  console.log(
+    `updateOne $set of ${concurrency} different fields of one document at once x ${rounds} rounds: ` +
+      `rounds that lost a field = ${roundsWithLostFields}, most fields lost in a round = ${mostFieldsLost}`,
+  );
+}
+
 async function ttlIndex(database: Db, waitForMonitor: boolean): Promise<void> {
   const collection = database.collection<{ createdAt: Date }>('ttl_probe');
   try {
@@ -106,10 +133,11 @@ async function main(): Promise<void> {
     await client.connect();
     const database = client.db(`repro_${process.pid}`);
     const build = await database.admin().command({ buildInfo: 1 });
-    console.log(`server: ${String(build.version)} ${build.ferretdb ? '(FerretDB)' : ''}`);
+    console.log(`server: ${String(build.version)} ${typeof build.ferretdbVersion === 'string' ? `(FerretDB ${build.ferretdbVersion})` : ''}`);
     await compareAndSetRace(database);
     await uniqueIndexRace(database);
     await upsertRaceWithoutUniqueIndex(database);
+    await lostFieldUpdates(database);
     await ttlIndex(database, process.argv.includes('--ttl-wait'));
     await database.dropDatabase();
   } finally {

@@ -191,7 +191,7 @@ export class OccurrenceRunner {
     | { claimed: true; run: JobRun }
     | { claimed: false; reason: LostClaimReason; scheduled: ScheduledOccurrence | null }
   > {
-    const { ledger, instance, service } = this.dependencies;
+    const { ledger, instance, service, scheduler } = this.dependencies;
     const jobName = job.schedule.jobName;
     const claimInput = (attempt: number) => ({
       jobName,
@@ -204,9 +204,19 @@ export class OccurrenceRunner {
     const first = await ledger.claim(claimInput(due.attempt));
     if (first.claimed) return { claimed: true, run: first.run };
     const runs = await ledger.listOccurrenceRuns(jobName, due.occurrenceAt);
-    if (runs.some((run) => run.status === 'succeeded')) {
-      // Done already: the chain must not stop, so make sure the next occurrence is pending.
-      const scheduled = await service.ensureScheduled(job.schedule);
+    const succeeded = runs.find((run) => run.status === 'succeeded');
+    if (succeeded !== undefined) {
+      // Done already: the chain must not stop. A pending occurrence newer than this one is
+      // the chain (the next one, or an operator's trigger): leave it. Otherwise the run
+      // that succeeded may still be scheduling onwards, or died before it could: write
+      // exactly what it writes (its execution, then its next occurrence unless a newer one
+      // is pending), computed from the ledger's run rather than an execution record that
+      // may not show it yet, so the two writes agree in either order.
+      const pending = await scheduler.getPending(jobName);
+      const scheduled =
+        pending !== null && pending.occurrenceAt.getTime() > due.occurrenceAt.getTime()
+          ? pending
+          : await this.scheduleAfterCompletion(job, succeeded.occurrenceAt, succeeded.startedAt, succeeded.instance);
       return { claimed: false, reason: 'already-succeeded', scheduled };
     }
     const latest = runs.reduce((newest, run) => (run.attempt > newest.attempt ? run : newest), first.existing);
@@ -433,8 +443,9 @@ export class OccurrenceRunner {
     job: RegisteredJob,
     occurrenceAt: Date,
     executedAt: Date,
+    executedBy: InstanceIdentity = this.dependencies.instance,
   ): Promise<ScheduledOccurrence> {
-    const { scheduler, service, repository, instance, clock } = this.dependencies;
+    const { scheduler, service, repository, clock } = this.dependencies;
     const jobName = job.schedule.jobName;
     if (scheduler.scheduleUnlessNewer !== undefined) {
       // The execution first (a crash before the schedule is healed from it at start-up),
@@ -444,7 +455,7 @@ export class OccurrenceRunner {
         lastExecutedAt: executedAt,
         lastOccurrenceAt: occurrenceAt,
         nextScheduledAt: new Date(executedAt.getTime() + job.schedule.intervalMs),
-        lastExecutedBy: instance,
+        lastExecutedBy: executedBy,
       };
       await repository.upsertExecution(execution);
       const next = computeNextOccurrence(job.schedule, execution, clock.now());
@@ -460,7 +471,7 @@ export class OccurrenceRunner {
         lastExecutedAt: executedAt,
         lastOccurrenceAt: occurrenceAt,
         nextScheduledAt: pending.occurrenceAt,
-        lastExecutedBy: instance,
+        lastExecutedBy: executedBy,
       });
       return pending;
     }
