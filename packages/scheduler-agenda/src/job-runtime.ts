@@ -233,6 +233,10 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
     agenda.define(job.schedule.jobName, (agendaJob: Job<unknown>) => processDue(job, agendaJob), {
       lockLifetime: job.lockLifetimeMs,
       concurrency: 1,
+      // One document per job name: once this process holds it, a scan has nothing more to
+      // lock (without this, each scan spends a second findAndModify per name finding nothing,
+      // and overlapping scans re-lock the held document on FerretDB).
+      lockLimit: 1,
     });
   }
 

@@ -7,6 +7,12 @@
  * they would overwrite the next occurrence the runtime scheduled *during* the run and
  * stop the chain. Here `nextRunAt` belongs to {@link AgendaMessageScheduler} alone;
  * Agenda keeps the lock (`lockedAt`), progress and its bookkeeping fields.
+ *
+ * The save at the start of a run is skipped: it only records `lastRunAt` (the run ledger
+ * records the start), and the lock it would rewrite was taken a moment before. It is the
+ * first save after Agenda locked the document in this process (`getNextJobToRun` /
+ * `lockJob`); later saves (progress `touch`, the unlock at the end) are written. One write
+ * less per run, and one writer less on a document FerretDB rewrites whole.
  */
 import { MongoBackend } from '@agendajs/mongo-backend';
 import type { AgendaBackend, JobParameters, JobRepository, JobRepositoryOptions } from 'agenda';
@@ -26,11 +32,18 @@ export class OccurrenceGuardBackend implements AgendaBackend {
     this.inner = new MongoBackend({ mongo: database, collection: collectionName });
     const collection: Collection = database.collection(collectionName);
     const innerRepository = this.inner.repository;
+    const lockedHere = new Set<string>();
+    const rememberLock = (locked: JobParameters | undefined): JobParameters | undefined => {
+      if (locked?._id !== undefined) lockedHere.add(locked._id.toString());
+      return locked;
+    };
     const saveJobState = async (
       job: JobParameters,
       options?: JobRepositoryOptions,
     ): Promise<void> => {
       if (job._id === undefined) throw new Error('Cannot save job state without job ID');
+      const jobId = job._id.toString();
+      if (lockedHere.delete(jobId) && job.lockedAt !== null && job.lockedAt !== undefined) return;
       const result = await collection.updateOne(
         { _id: new ObjectId(job._id.toString()), name: job.name },
         {
@@ -53,6 +66,13 @@ export class OccurrenceGuardBackend implements AgendaBackend {
     this.guardedRepository = new Proxy(innerRepository, {
       get(target, property, receiver) {
         if (property === 'saveJobState') return saveJobState;
+        if (property === 'getNextJobToRun') {
+          return (...args: Parameters<JobRepository['getNextJobToRun']>) =>
+            target.getNextJobToRun(...args).then(rememberLock);
+        }
+        if (property === 'lockJob') {
+          return (...args: Parameters<JobRepository['lockJob']>) => target.lockJob(...args).then(rememberLock);
+        }
         const value: unknown = Reflect.get(target, property, receiver);
         return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
       },

@@ -103,4 +103,38 @@ describe('OccurrenceGuardBackend', () => {
       await client.close();
     }
   });
+
+  it('skips the save at the start of a run it locked, and writes progress and the unlock', async () => {
+    const client = new MongoClient(testMongoUri());
+    await client.connect();
+    try {
+      const database = client.db(testDatabaseName());
+      const collection = database.collection('agendaJobs_start_save');
+      const nextRunAt = new Date(Date.now() - 1000);
+      await collection.insertOne({ name: 'locked-here', nextRunAt, lockedAt: null, type: 'normal', priority: 0, data: {} });
+      const backend = new OccurrenceGuardBackend(database, 'agendaJobs_start_save');
+      await backend.connect();
+      const locked = await backend.repository.getNextJobToRun(
+        'locked-here',
+        new Date(Date.now() + 1000),
+        new Date(Date.now() - 60_000),
+        undefined,
+        { lastModifiedBy: 'validation-test' },
+      );
+      expect(locked?.lockedAt).toBeInstanceOf(Date);
+      const startedAt = new Date();
+      const save = (state: Record<string, unknown>) =>
+        backend.repository.saveJobState({ ...locked!, ...state } as never, { lastModifiedBy: 'validation-test' });
+      await save({ lastRunAt: startedAt });
+      expect((await collection.findOne({ name: 'locked-here' }))?.lastRunAt).toBeUndefined();
+      const touchedAt = new Date(Date.now() + 5);
+      await save({ lastRunAt: startedAt, lockedAt: touchedAt, progress: 50 });
+      expect(await collection.findOne({ name: 'locked-here' })).toMatchObject({ lockedAt: touchedAt, progress: 50 });
+      await save({ lastRunAt: startedAt, lockedAt: null, lastFinishedAt: new Date() });
+      expect(await collection.findOne({ name: 'locked-here' })).toMatchObject({ lastRunAt: startedAt, lockedAt: null, nextRunAt });
+      await backend.disconnect();
+    } finally {
+      await client.close();
+    }
+  });
 });
