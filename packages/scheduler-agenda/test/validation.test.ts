@@ -124,7 +124,7 @@ describe('OccurrenceGuardBackend', () => {
       expect(locked?.lockedAt).toBeInstanceOf(Date);
       const startedAt = new Date();
       const save = (state: Record<string, unknown>) =>
-        backend.repository.saveJobState({ ...locked!, ...state } as never, { lastModifiedBy: 'validation-test' });
+        backend.repository.saveJobState({ ...locked, ...state } as never, { lastModifiedBy: 'validation-test' });
       await save({ lastRunAt: startedAt });
       expect((await collection.findOne({ name: 'locked-here' }))?.lastRunAt).toBeUndefined();
       const touchedAt = new Date(Date.now() + 5);
