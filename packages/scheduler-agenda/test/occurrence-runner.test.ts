@@ -121,6 +121,32 @@ function setup(options: { onRunFinished?: (event: RunFinishedEvent) => void } = 
   return { clock, ledger, scheduler, repository, service, runner, lines, events };
 }
 
+/** A run of the occurrence that succeeded, with its execution recorded (as its owner would). */
+async function recordSucceededRun(
+  { ledger, repository }: ReturnType<typeof setup>,
+  jobName: string,
+  occurrenceAt: Date,
+  nextScheduledAt: Date | null,
+): Promise<void> {
+  const claim = await ledger.claim({
+    jobName,
+    occurrenceAt,
+    attempt: 1,
+    instance,
+    startedAt: occurrenceAt,
+    leaseExpiresAt: new Date(occurrenceAt.getTime() + 1000),
+  });
+  if (!claim.claimed) throw new Error('setup claim failed');
+  await ledger.finish(claim.run.runId, { status: 'succeeded', finishedAt: occurrenceAt });
+  await repository.upsertExecution({
+    jobName,
+    lastExecutedAt: occurrenceAt,
+    lastOccurrenceAt: occurrenceAt,
+    nextScheduledAt,
+    lastExecutedBy: instance,
+  });
+}
+
 function job(
   name: string,
   run: (context: JobContext) => Promise<JobResultSummary>,
@@ -215,25 +241,10 @@ describe('OccurrenceRunner', () => {
   });
 
   it('heals the chain when the occurrence already succeeded (the pending occurrence was lost)', async () => {
-    const { runner, ledger, scheduler, repository, clock } = setup();
+    const fixture = setup();
+    const { runner, scheduler, clock } = fixture;
     const occurrenceAt = clock.now();
-    const claim = await ledger.claim({
-      jobName: 'healed',
-      occurrenceAt,
-      attempt: 1,
-      instance,
-      startedAt: occurrenceAt,
-      leaseExpiresAt: new Date(occurrenceAt.getTime() + 1000),
-    });
-    if (!claim.claimed) throw new Error('setup claim failed');
-    await ledger.finish(claim.run.runId, { status: 'succeeded', finishedAt: occurrenceAt });
-    await repository.upsertExecution({
-      jobName: 'healed',
-      lastExecutedAt: occurrenceAt,
-      lastOccurrenceAt: occurrenceAt,
-      nextScheduledAt: null,
-      lastExecutedBy: instance,
-    });
+    await recordSucceededRun(fixture, 'healed', occurrenceAt, null);
     let handlerRuns = 0;
     const registered = job('healed', () => {
       handlerRuns += 1;
@@ -246,25 +257,10 @@ describe('OccurrenceRunner', () => {
   });
 
   it('leaves a newer pending occurrence alone when a stale duplicate finds its occurrence succeeded', async () => {
-    const { runner, ledger, scheduler, repository, clock } = setup();
+    const fixture = setup();
+    const { runner, scheduler, clock } = fixture;
     const occurrenceAt = clock.now();
-    const claim = await ledger.claim({
-      jobName: 'stale-duplicate',
-      occurrenceAt,
-      attempt: 1,
-      instance,
-      startedAt: occurrenceAt,
-      leaseExpiresAt: new Date(occurrenceAt.getTime() + 1000),
-    });
-    if (!claim.claimed) throw new Error('setup claim failed');
-    await ledger.finish(claim.run.runId, { status: 'succeeded', finishedAt: occurrenceAt });
-    await repository.upsertExecution({
-      jobName: 'stale-duplicate',
-      lastExecutedAt: occurrenceAt,
-      lastOccurrenceAt: occurrenceAt,
-      nextScheduledAt: new Date(occurrenceAt.getTime() + 60_000),
-      lastExecutedBy: instance,
-    });
+    await recordSucceededRun(fixture, 'stale-duplicate', occurrenceAt, new Date(occurrenceAt.getTime() + 60_000));
     // An operator's trigger, pending before its run records an execution: recomputing
     // the next occurrence from the execution above would replace it.
     clock.advance(10);
