@@ -155,14 +155,27 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
 
   let state: 'new' | 'started' | 'draining' | 'stopped' = 'new';
 
-  /** Replaces a pending document this package cannot read by one computed from persisted state. */
+  /**
+   * Replaces a pending occurrence this package cannot read by one computed from persisted
+   * state: the service sees no pending occurrence, and the schedule write updates the
+   * document in place, so its paused flag stays (deleting it first would unpause the job).
+   */
+  const replacingUnreadable = new DefaultRecurringJobService({
+    repository: options.repository,
+    scheduler: {
+      getPending: () => Promise.resolve(null),
+      schedule: (occurrence) => scheduler.schedule(occurrence),
+      cancel: (jobName) => scheduler.cancel(jobName),
+    },
+    clock,
+    instance,
+  });
   const rescheduleUnreadable = async (job: RegisteredJob, error: unknown): Promise<void> => {
     logger.error('unreadable pending occurrence: rescheduling from persisted state', {
       jobName: job.schedule.jobName,
       error: toJobRunError(error).message,
     });
-    await scheduler.cancel(job.schedule.jobName);
-    await service.ensureScheduled(job.schedule);
+    await replacingUnreadable.ensureScheduled(job.schedule);
   };
 
   /**

@@ -231,6 +231,30 @@ describe('createJobRuntime', () => {
     expect(await database.collection('agendaJobs').countDocuments({ name: 'corrupted' })).toBe(1);
     await runtime.stop();
   });
+
+  it('keeps the paused flag of a job whose pending document holds unreadable data', async () => {
+    const counter = { runs: 0 };
+    const database = await newDatabase();
+    await database.collection('agendaJobs').insertOne({
+      name: 'corrupted-paused',
+      data: 'not an occurrence',
+      nextRunAt: new Date(Date.now() - 1000),
+      lockedAt: null,
+      disabled: true,
+      priority: 0,
+      type: 'normal',
+    });
+    const runtime = await runtimeWith([countingJob('corrupted-paused', counter)]);
+    await runtime.start();
+    const [overview] = await runtime.listJobs();
+    expect(overview).toMatchObject({ name: 'corrupted-paused', paused: true });
+    expect(overview!.next).not.toBeNull();
+    await sleep(800); // several scans at 100 ms: a paused job is not run
+    expect(counter.runs).toBe(0);
+    await runtime.resume('corrupted-paused');
+    await waitUntil('a run after resume', () => counter.runs === 1);
+    await runtime.stop();
+  });
   it('drains: a run past the deadline is aborted through its signal, marked interrupted and unlocked', async () => {
     let started = false;
     const database = await newDatabase();
