@@ -11,6 +11,8 @@
  * write is made once and not read back.
  */
 
+import { setTimeout as sleep } from 'node:timers/promises';
+
 export interface ConfirmedWriteOptions {
   /** What is being written, for the error when it never sticks. */
   readonly description: string;
@@ -23,10 +25,6 @@ export interface ConfirmedWriteOptions {
   readonly attempts: number;
 }
 
-const sleep = (milliseconds: number) =>
-  new Promise<void>((resolveSleep) => {
-    setTimeout(resolveSleep, milliseconds);
-  });
 
 /** Writes, then reads back and re-applies until the write is in effect after a settle wait. */
 export async function writeConfirmed(options: ConfirmedWriteOptions): Promise<void> {

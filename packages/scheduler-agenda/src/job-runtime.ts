@@ -122,12 +122,13 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
   const scheduler = new AgendaMessageScheduler(options.database, {
     collectionName: settings.collectionName,
   });
-  const service = new DefaultRecurringJobService({
-    repository: options.repository,
-    scheduler,
-    clock,
-    instance,
-  });
+  /** The recurring-job service over a view of the scheduler and the repository. */
+  const serviceOver = (
+    schedulerView: MessageScheduler,
+    repositoryView: RecurringJobRepository = options.repository,
+  ): DefaultRecurringJobService =>
+    new DefaultRecurringJobService({ repository: repositoryView, scheduler: schedulerView, clock, instance });
+  const service = serviceOver(scheduler);
   const runner = new OccurrenceRunner({
     ledger: options.ledger,
     scheduler,
@@ -160,15 +161,10 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
    * state: the service sees no pending occurrence, and the schedule write updates the
    * document in place, so its paused flag stays (deleting it first would unpause the job).
    */
-  const replacingUnreadable = new DefaultRecurringJobService({
-    repository: options.repository,
-    scheduler: {
-      getPending: () => Promise.resolve(null),
-      schedule: (occurrence) => scheduler.schedule(occurrence),
-      cancel: (jobName) => scheduler.cancel(jobName),
-    },
-    clock,
-    instance,
+  const replacingUnreadable = serviceOver({
+    getPending: () => Promise.resolve(null),
+    schedule: (occurrence) => scheduler.schedule(occurrence),
+    cancel: (jobName) => scheduler.cancel(jobName),
   });
   const rescheduleUnreadable = async (job: RegisteredJob, error: unknown): Promise<void> => {
     logger.error('unreadable pending occurrence: rescheduling from persisted state', {
@@ -203,12 +199,7 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
       upsertExecution: (execution) => options.repository.upsertExecution(execution),
       listExecutions: () => options.repository.listExecutions(),
     };
-    return new DefaultRecurringJobService({
-      repository: snapshotRepository,
-      scheduler: snapshotScheduler,
-      clock,
-      instance,
-    });
+    return serviceOver(snapshotScheduler, snapshotRepository);
   };
 
   const ensureScheduled = async (

@@ -45,7 +45,7 @@ export class OccurrenceGuardBackend implements AgendaBackend {
       const jobId = job._id.toString();
       if (lockedHere.delete(jobId) && job.lockedAt !== null && job.lockedAt !== undefined) return;
       const result = await collection.updateOne(
-        { _id: new ObjectId(job._id.toString()), name: job.name },
+        { _id: new ObjectId(jobId), name: job.name },
         {
           $set: {
             lockedAt: toDateOrNull(job.lockedAt),

@@ -1,6 +1,7 @@
 /** Unit tests of the runner's logic with the in-memory fakes and an in-memory OTel SDK. */
 import {
   DefaultRecurringJobService,
+  type FinishRunInput,
   type JobContext,
   type JobLogger,
   type JobResultSummary,
@@ -121,12 +122,12 @@ function setup(options: { onRunFinished?: (event: RunFinishedEvent) => void } = 
   return { clock, ledger, scheduler, repository, service, runner, lines, events };
 }
 
-/** A run of the occurrence that succeeded, with its execution recorded (as its owner would). */
-async function recordSucceededRun(
-  { ledger, repository }: ReturnType<typeof setup>,
+/** Attempt 1 of the occurrence, claimed by this instance and finished at once with `ending`. */
+async function recordFinishedAttempt(
+  ledger: InMemoryJobRunLedger,
   jobName: string,
   occurrenceAt: Date,
-  nextScheduledAt: Date | null,
+  ending: Omit<FinishRunInput, 'finishedAt'>,
 ): Promise<void> {
   const claim = await ledger.claim({
     jobName,
@@ -137,7 +138,17 @@ async function recordSucceededRun(
     leaseExpiresAt: new Date(occurrenceAt.getTime() + 1000),
   });
   if (!claim.claimed) throw new Error('setup claim failed');
-  await ledger.finish(claim.run.runId, { status: 'succeeded', finishedAt: occurrenceAt });
+  await ledger.finish(claim.run.runId, { ...ending, finishedAt: occurrenceAt });
+}
+
+/** A run of the occurrence that succeeded, with its execution recorded (as its owner would). */
+async function recordSucceededRun(
+  { ledger, repository }: ReturnType<typeof setup>,
+  jobName: string,
+  occurrenceAt: Date,
+  nextScheduledAt: Date | null,
+): Promise<void> {
+  await recordFinishedAttempt(ledger, jobName, occurrenceAt, { status: 'succeeded' });
   await repository.upsertExecution({
     jobName,
     lastExecutedAt: occurrenceAt,
@@ -332,16 +343,10 @@ describe('OccurrenceRunner', () => {
   it('continues the chain when the last attempt failed but its worker did not schedule onwards', async () => {
     const { runner, ledger, scheduler, clock } = setup();
     const occurrenceAt = clock.now();
-    const claim = await ledger.claim({
-      jobName: 'exhausted',
-      occurrenceAt,
-      attempt: 1,
-      instance,
-      startedAt: occurrenceAt,
-      leaseExpiresAt: new Date(occurrenceAt.getTime() + 1000),
+    await recordFinishedAttempt(ledger, 'exhausted', occurrenceAt, {
+      status: 'failed',
+      error: { name: 'Error', message: 'x' },
     });
-    if (!claim.claimed) throw new Error('setup claim failed');
-    await ledger.finish(claim.run.runId, { status: 'failed', finishedAt: occurrenceAt, error: { name: 'Error', message: 'x' } });
     const registered = job('exhausted', () => Promise.resolve({}));
     const event = await runner.runDue(registered, { occurrenceAt, attempt: 1, dueAt: occurrenceAt }, recordingLock());
     expect(event.outcome).toBe('lost-claim');
