@@ -31,31 +31,59 @@ export PATH="$PNPM_BIN_DIR:$PATH"
 # FerretDB: the local MongoDB-wire server for tests and the embedded worker database.
 # `go install ...@v1.24.2` builds a binary that panics at start ("Invalid
 # build/version/version.txt"): the module zip lacks that generated file. So we build
-# from the module source with the file written in (docs/ferretdb.md).
+# from the module source with the file written in (docs/ferretdb.md), after applying our
+# patch series (tooling/mongo-local/ferretdb-patches, in file name order). The build is
+# marked with the number of patches and a hash of the series: `ferretdb --version` prints
+# them, buildInfo reports them (ferretdbPatchLevel, ferretdbPatchSeries), and a binary
+# with another mark (an unpatched one, or an older series) is rebuilt.
 FERRETDB_BIN="$TOOLS_DIR/bin/ferretdb"
+FERRETDB_PATCH_DIR="$REPO_ROOT/tooling/mongo-local/ferretdb-patches"
+ferretdb_patches() { find "$FERRETDB_PATCH_DIR" -maxdepth 1 -name '[0-9][0-9][0-9][0-9]-*.patch' | LC_ALL=C sort; }
+FERRETDB_PATCH_LEVEL="$(ferretdb_patches | wc -l | tr -d ' ')"
+# The hash covers each patch's name and content, in order.
+FERRETDB_PATCH_SERIES="sha256:$(ferretdb_patches | while read -r patch; do
+  printf '%s %s\n' "$(basename "$patch")" "$(sha256sum < "$patch" | cut -d' ' -f1)"
+done | sha256sum | cut -c1-16)"
 build_ferretdb() {
   if ! command -v go >/dev/null 2>&1; then
     echo "toolchain: Go is required to build FerretDB $FERRETDB_VERSION (or set MONGODB_URI)" >&2
     return 1
   fi
-  echo "toolchain: building FerretDB $FERRETDB_VERSION into .tools/bin" >&2
-  local module_dir build_dir
+  echo "toolchain: building FerretDB $FERRETDB_VERSION with $FERRETDB_PATCH_LEVEL patches ($FERRETDB_PATCH_SERIES) into .tools/bin" >&2
+  local module_dir build_dir patch patches
   module_dir="$(GOFLAGS=-mod=mod go mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"
   if [ -z "$module_dir" ] || [ ! -f "$module_dir/cmd/ferretdb/main.go" ]; then
     echo "toolchain: could not download the FerretDB $FERRETDB_VERSION module" >&2
     return 1
   fi
   build_dir="$(mktemp -d)"
-  cp -r "$module_dir/." "$build_dir/" && chmod -R u+w "$build_dir" &&
-    echo "$FERRETDB_VERSION" > "$build_dir/build/version/version.txt" &&
+  if ! { cp -r "$module_dir/." "$build_dir/" && chmod -R u+w "$build_dir"; }; then
+    rm -rf "$build_dir"
+    return 1
+  fi
+  # Each patch must apply exactly (git apply allows no fuzz); git must not look for a
+  # repository above the build folder.
+  mapfile -t patches < <(ferretdb_patches)
+  for patch in "${patches[@]}"; do
+    if ! (cd "$build_dir" && GIT_CEILING_DIRECTORIES="$(dirname "$build_dir")" git apply --check "$patch" &&
+      GIT_CEILING_DIRECTORIES="$(dirname "$build_dir")" git apply "$patch") >&2; then
+      echo "toolchain: FerretDB patch $(basename "$patch") does not apply to $FERRETDB_VERSION; nothing installed" >&2
+      rm -rf "$build_dir"
+      return 1
+    fi
+  done
+  echo "$FERRETDB_VERSION" > "$build_dir/build/version/version.txt" &&
+    echo "$FERRETDB_PATCH_LEVEL" > "$build_dir/build/version/patchlevel.txt" &&
+    echo "$FERRETDB_PATCH_SERIES" > "$build_dir/build/version/patchseries.txt" &&
     mkdir -p "$TOOLS_DIR/bin" &&
-    (cd "$build_dir" && GOFLAGS=-mod=mod go build -o "$FERRETDB_BIN" ./cmd/ferretdb) >&2
+    (cd "$build_dir" && GOFLAGS=-mod=mod go build -o "$FERRETDB_BIN.new" ./cmd/ferretdb) >&2 &&
+    mv "$FERRETDB_BIN.new" "$FERRETDB_BIN"
   local build_status=$?
-  rm -rf "$build_dir"
+  rm -rf "$build_dir" "$FERRETDB_BIN.new"
   return $build_status
 }
-installed_ferretdb_version="$("$FERRETDB_BIN" --version 2>/dev/null | head -n 1 || true)"
-if [ "$installed_ferretdb_version" != "version: $FERRETDB_VERSION" ]; then
+installed_ferretdb_mark="$("$FERRETDB_BIN" --version 2>/dev/null | grep -E '^(version|patchLevel|patchSeries):' | tr '\n' ' ' || true)"
+if [ "$installed_ferretdb_mark" != "version: $FERRETDB_VERSION patchLevel: $FERRETDB_PATCH_LEVEL patchSeries: $FERRETDB_PATCH_SERIES " ]; then
   build_ferretdb || { return 1 2>/dev/null || exit 1; }
 fi
 export FERRETDB_BIN

@@ -6,6 +6,5 @@ import { createVitestConfig } from '@app/vitest-config';
 export default createVitestConfig({
   database: true,
   include: ['bench/**/*.bench.ts'],
-  // 5,000 emails take minutes on the local FerretDB (see README, Benchmark).
   testTimeoutMs: 1_800_000,
 });

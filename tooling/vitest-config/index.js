@@ -4,15 +4,19 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 /**
- * @param {{ database?: boolean, coverage?: { include?: string[], exclude?: string[], lines?: number, branches?: number }, testTimeoutMs?: number, include?: string[] }} options
+ * `fileParallelism: false` runs the files one after another (process tests whose timing
+ * matters on 2 cores).
+ *
+ * @param {{ database?: boolean, coverage?: { include?: string[], exclude?: string[], lines?: number, branches?: number }, testTimeoutMs?: number, include?: string[], fileParallelism?: boolean }} options
  */
 export function createVitestConfig(options = {}) {
-  const { database = false, coverage, testTimeoutMs = 20_000, include } = options;
+  const { database = false, coverage, testTimeoutMs = 20_000, include, fileParallelism = true } = options;
   const resolveModule = (specifier) => fileURLToPath(import.meta.resolve(specifier));
   return defineConfig({
     test: {
       include: include ?? ['src/**/*.test.ts', 'test/**/*.test.ts'],
       testTimeout: testTimeoutMs,
+      fileParallelism,
       // The JSON report feeds the repository-wide "N passed, N failed" line (scripts/test-summary.mjs).
       reporters: ['default', ['json', { outputFile: 'test-results.json' }]],
       hookTimeout: 60_000,

@@ -3,6 +3,7 @@
  * and the real worker on intervals of a few seconds. Prints the jobs table as it changes
  * and stops by itself (default 60 s) or on Ctrl-C.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,9 +15,10 @@ import mongoose, { type Connection } from 'mongoose';
 import { loadWorkerConfiguration } from './config/worker-config.js';
 import { formatJobsTable } from './jobs-view.js';
 import { createLogger } from './logger.js';
-import { startSmtpSink } from './smtp-sink.js';
+import type { SmtpSink, startSmtpSink } from './smtp-sink.js';
 import { startTelemetry } from './telemetry.js';
-import { startWorker } from './worker.js';
+import { workerVersion } from './version.js';
+import { HttpListenError, startWorker } from './worker.js';
 
 const dayMs = 86_400_000;
 
@@ -87,26 +89,47 @@ export async function seedDemoData(connection: Connection, logDirectory: string)
   };
 }
 
+/** The demo needs a development dependency that a production install leaves out. */
+export class DemoUnavailableError extends Error {
+  override readonly name = 'DemoUnavailableError';
+}
+
+/** The loopback SMTP sink, loaded only here: `smtp-server` is a development dependency. */
+async function startDemoSmtpSink(): Promise<SmtpSink> {
+  let module: { startSmtpSink: typeof startSmtpSink };
+  try {
+    module = await import('./smtp-sink.js');
+  } catch (error) {
+    const code = error instanceof Error && 'code' in error ? String(error.code) : '';
+    if (code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    throw new DemoUnavailableError(
+      'worker demo needs the development dependency smtp-server (its loopback SMTP sink), which a production ' +
+        'install leaves out; run the demo from a development checkout: ./dev demo (or pnpm install with dev dependencies)',
+      { cause: error },
+    );
+  }
+  return module.startSmtpSink();
+}
+
 export async function runDemo(options: DemoOptions): Promise<void> {
   const output = options.output ?? process.stdout;
   const durationSeconds = Number.isFinite(options.durationSeconds) && options.durationSeconds > 0 ? options.durationSeconds : 60;
   const print = (text: string): void => {
     output.write(`${text}\n`);
   };
+  const smtpSink = await startDemoSmtpSink();
   print('demo: starting the embedded database (FerretDB on SQLite, loopback only)...');
   const database = await startLocalMongo({ dataDirectory: demoDataDirectory(), reuseRunning: false });
-  const smtpSink = await startSmtpSink();
   const logDirectory = mkdtempSync(join(tmpdir(), 'worker-demo-logs-'));
   const databaseName = `demo_${Date.now()}`;
   const seedConnection = await mongoose.createConnection(database.uri, { dbName: databaseName }).asPromise();
   const seeded = await seedDemoData(seedConnection, logDirectory);
   print(`demo: seeded ${JSON.stringify(seeded)}; SMTP sink on 127.0.0.1:${smtpSink.port}; log files in ${logDirectory}`);
 
-  const configuration = loadWorkerConfiguration({
-    environment: {
+  const environment = {
       MONGODB_URI: database.uri,
       MONGODB_DATABASE: databaseName,
-      HTTP_PORT: '0',
+      HTTP_PORT: '8080',
       LOG_LEVEL: 'warn',
       LOG_FORMAT: 'json',
       SHUTDOWN_DEADLINE_MS: '5000',
@@ -114,17 +137,40 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       SMTP_HOST: '127.0.0.1',
       SMTP_PORT: String(smtpSink.port),
       SMTP_FROM: 'worker-demo@demo.test',
-      JOBS_REFRESH_TOKEN_CLEANUP_INTERVAL_MS: '8000',
-      JOBS_IP_ANONYMIZATION_INTERVAL_MS: '10000',
+      JOBS_REFRESH_TOKEN_CLEANUP_SCHEDULE: '8s',
+      JOBS_IP_ANONYMIZATION_SCHEDULE: '10s',
       JOBS_EMAIL_QUEUE_PROCESSING_INTERVAL_SECONDS: '3',
-      JOBS_LOG_CLEANUP_INTERVAL_MS: '12000',
+      JOBS_LOG_CLEANUP_SCHEDULE: '12s',
       JOBS_LOG_CLEANUP_LOG_DIRECTORY: logDirectory,
-    },
-  });
-  const telemetry = startTelemetry({ serviceName: 'background-jobs-worker-demo' });
+  };
+  const demoInstanceId = randomUUID();
   const logger = createLogger({ level: 'warn', format: 'json', destination: process.stderr });
-  const worker = await startWorker({ configuration, logger, telemetry });
-  print(`demo: worker ready; try http://127.0.0.1:${worker.http.port}/jobs and /metrics`);
+  let telemetry: ReturnType<typeof startTelemetry> | undefined;
+  const startDemoWorker = async (httpPort: string) => {
+    const configuration = loadWorkerConfiguration({ environment: { ...environment, HTTP_PORT: httpPort } });
+    telemetry = startTelemetry({
+      settings: { ...configuration.telemetry, serviceName: 'background-jobs-worker-demo' },
+      serviceVersion: workerVersion,
+      instanceId: demoInstanceId,
+    });
+    try {
+      return await startWorker({ configuration, logger, telemetry, instanceId: demoInstanceId });
+    } catch (error) {
+      await telemetry?.shutdown();
+      throw error;
+    }
+  };
+  let worker;
+  try {
+    worker = await startDemoWorker('8080');
+  } catch (error) {
+    // Port 8080 is taken (a worker is running): any free port will do for the demo.
+    if (!(error instanceof HttpListenError)) throw error;
+    worker = await startDemoWorker('0');
+  }
+  const consoleUrl = worker.http.consoleUrl ?? `http://127.0.0.1:${worker.http.port}/`;
+  print(`console: ${consoleUrl}`);
+  print(`demo: worker ready; open the console above, or try ${consoleUrl}jobs and ${consoleUrl}metrics`);
 
   let stopRequested = false;
   const stop = new Promise<void>((resolveStop) => {
@@ -141,7 +187,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     const rows = await worker.context.listJobRows();
     const clear = 'isTTY' in output && output.isTTY === true ? '\u001B[2J\u001B[H' : '\n';
     output.write(
-      `${clear}demo (${durationSeconds}s, Ctrl-C to stop) - ${new Date().toISOString()}\n${formatJobsTable(rows)}\n` +
+      `${clear}demo (${durationSeconds}s, Ctrl-C to stop) - ${new Date().toISOString()} - console: ${consoleUrl}\n${formatJobsTable(rows)}\n` +
         `emails delivered to the SMTP sink: ${smtpSink.received.length}\n`,
     );
   };
@@ -160,7 +206,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   };
   print(`demo: ${stopRequested ? 'interrupted' : 'done'}; left after the jobs ran: ${JSON.stringify(remaining)}`);
   await worker.shutdown('demo finished');
-  await telemetry.shutdown();
+  await telemetry?.shutdown();
   await seedConnection.db?.dropDatabase().catch(() => undefined);
   await seedConnection.close();
   await smtpSink.close();

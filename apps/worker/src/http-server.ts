@@ -1,10 +1,13 @@
 /**
- * The operator HTTP endpoints on Node's `http` module (four routes need no framework):
- * `/healthz` (alive), `/readyz` (database reachable and scheduler running, else 503),
- * `/jobs` (the `jobs list` data as JSON), `/metrics` (Prometheus text format).
+ * The worker's HTTP server (fastify): the operator endpoints `/healthz`, `/readyz`, `/jobs`,
+ * `/metrics` (unchanged answers), and, when given, the console: the dashboard at `/` and
+ * the JSON API under `/api` (`console/console-routes.ts`).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { handleConsoleError, registerConsole, type ConsoleHttpOptions } from './console/console-routes.js';
+import { isLoopbackHostHeader, isLoopbackOrigin } from './console/security.js';
 
 export interface ReadinessReport {
   readonly ready: boolean;
@@ -21,50 +24,29 @@ export interface WorkerHttpServer {
   readonly server: Server;
   readonly port: number;
   readonly host: string;
+  /** Where the console is served (`http://127.0.0.1:8080/`), or null when it is off. */
+  readonly consoleUrl: string | null;
   close(): Promise<void>;
 }
 
-function sendJson(response: ServerResponse, statusCode: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  response.writeHead(statusCode, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-    'cache-control': 'no-store',
-  });
-  response.end(text);
+export const operatorRoutes = ['/healthz', '/readyz', '/jobs', '/metrics'] as const;
+
+/** Every method fastify routes, less HEAD (answered with GET). */
+export const otherMethods = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
+
+function sendJson(reply: FastifyReply, statusCode: number, body: unknown): FastifyReply {
+  return reply
+    .code(statusCode)
+    .header('content-type', 'application/json; charset=utf-8')
+    .header('cache-control', 'no-store')
+    .send(JSON.stringify(body));
 }
 
-async function route(
-  source: HttpStatusSource,
-  request: IncomingMessage,
-  response: ServerResponse,
-): Promise<void> {
-  const path = new URL(request.url ?? '/', 'http://localhost').pathname;
-  if (request.method !== 'GET' && request.method !== 'HEAD') {
-    sendJson(response, 405, { error: 'method not allowed' });
-    return;
-  }
-  switch (path) {
-    case '/healthz':
-      sendJson(response, 200, { status: 'alive' });
-      return;
-    case '/readyz': {
-      const report = await source.readiness();
-      sendJson(response, report.ready ? 200 : 503, {
-        status: report.ready ? 'ready' : 'not ready',
-        checks: report.checks,
-      });
-      return;
-    }
-    case '/jobs':
-      sendJson(response, 200, { jobs: await source.listJobs() });
-      return;
-    case '/metrics':
-      source.handleMetricsRequest(request, response);
-      return;
-    default:
-      sendJson(response, 404, { error: 'not found', routes: ['/healthz', '/readyz', '/jobs', '/metrics'] });
-  }
+/** The URL a browser uses for the console: loopback addresses as such, `0.0.0.0`/`::` as 127.0.0.1. */
+export function consoleAddress(host: string, port: number): string {
+  const bare = host.replace(/^\[(.*)\]$/u, '$1');
+  const shown = bare === '0.0.0.0' || bare === '::' || bare === '' ? '127.0.0.1' : bare;
+  return `http://${shown.includes(':') ? `[${shown}]` : shown}:${port}/`;
 }
 
 export async function startHttpServer(options: {
@@ -72,30 +54,104 @@ export async function startHttpServer(options: {
   readonly port: number;
   readonly source: HttpStatusSource;
   readonly onError?: (error: unknown) => void;
+  /** Serve the console (dashboard and /api) too. */
+  readonly console?: ConsoleHttpOptions;
 }): Promise<WorkerHttpServer> {
-  const server = createServer((request, response) => {
-    route(options.source, request, response).catch((error: unknown) => {
-      options.onError?.(error);
-      if (!response.headersSent) sendJson(response, 500, { error: 'internal error' });
-      else response.end();
+  const app: FastifyInstance = fastify({
+    logger: false,
+    bodyLimit: 16 * 1024,
+    forceCloseConnections: true,
+    return503OnClosing: true,
+  });
+  // The listening port is known only after listen() (HTTP_PORT=0); the checks read it then.
+  let listeningPort = options.port;
+  const loopbackMode = options.console !== undefined && (options.console.tokens?.length ?? 0) === 0;
+
+  if (loopbackMode) {
+    // DNS rebinding: a page of another site that resolves its name to 127.0.0.1 sends its own
+    // name as Host (and Origin). Only loopback names reach the worker.
+    app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+      if (!isLoopbackHostHeader(request.headers.host, listeningPort)) {
+        return sendJson(reply, 403, {
+          error: 'forbidden',
+          message: `Host ${JSON.stringify(request.headers.host ?? '')} is not a loopback name: this worker answers only to localhost, 127.0.0.1 or [::1] on port ${listeningPort} (DNS rebinding protection)`,
+        });
+      }
+      const origin = request.headers.origin;
+      if (origin !== undefined && !isLoopbackOrigin(origin, listeningPort)) {
+        return sendJson(reply, 403, {
+          error: 'forbidden',
+          message: `Origin ${JSON.stringify(origin)} is not this worker on a loopback name: cross-site requests are refused`,
+        });
+      }
+      return undefined;
+    });
+  }
+
+  app.setErrorHandler(async (error: unknown, request, reply) => {
+    if (options.console !== undefined && !isOperatorRoute(request.url)) {
+      return handleConsoleError(error, request, reply, options.onError);
+    }
+    options.onError?.(error);
+    return sendJson(reply, 500, { error: 'internal error' });
+  });
+
+  const methodNotAllowed = async (_request: FastifyRequest, reply: FastifyReply) =>
+    sendJson(reply, 405, { error: 'method not allowed' });
+  app.get('/healthz', async (_request, reply) => sendJson(reply, 200, { status: 'alive' }));
+  app.get('/readyz', async (_request, reply) => {
+    const report = await options.source.readiness();
+    return sendJson(reply, report.ready ? 200 : 503, {
+      status: report.ready ? 'ready' : 'not ready',
+      checks: report.checks,
     });
   });
-  await new Promise<void>((resolveListen, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolveListen();
-    });
+  app.get('/jobs', async (_request, reply) => sendJson(reply, 200, { jobs: await options.source.listJobs() }));
+  app.get('/metrics', (request, reply) => {
+    // The Prometheus exporter writes the raw response itself.
+    reply.hijack();
+    options.source.handleMetricsRequest(request.raw, reply.raw);
   });
-  const address = server.address() as AddressInfo;
+  for (const url of operatorRoutes) {
+    app.route({ method: otherMethods.filter((method) => method !== 'GET'), url, handler: methodNotAllowed });
+  }
+
+  const routes: string[] = [...operatorRoutes];
+  if (options.console !== undefined) {
+    await registerConsole(app, options.console);
+    routes.push('/', '/api');
+  }
+  app.setNotFoundHandler(async (request, reply) => {
+    if (options.console !== undefined && isConsolePath(request.url)) {
+      return sendJson(reply, 404, {
+        error: 'not_found',
+        message: `no route ${request.method} ${request.url.split('?')[0] ?? ''}; GET /api lists the API routes`,
+      });
+    }
+    return sendJson(reply, 404, { error: 'not found', routes });
+  });
+
+  await app.listen({ port: options.port, host: options.host });
+  const address = app.server.address() as AddressInfo;
+  listeningPort = address.port;
   return {
-    server,
+    server: app.server,
     port: address.port,
     host: options.host,
-    close: () =>
-      new Promise<void>((resolveClose) => {
-        server.close(() => resolveClose());
-        server.closeAllConnections();
-      }),
+    consoleUrl: options.console === undefined ? null : consoleAddress(options.host, address.port),
+    close: () => app.close(),
   };
+}
+
+function pathOf(url: string): string {
+  return url.split('?')[0] ?? url;
+}
+
+function isOperatorRoute(url: string): boolean {
+  return (operatorRoutes as readonly string[]).includes(pathOf(url));
+}
+
+function isConsolePath(url: string): boolean {
+  const path = pathOf(url);
+  return path === '/api' || path.startsWith('/api/');
 }

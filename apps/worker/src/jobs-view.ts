@@ -1,12 +1,17 @@
 /** The operator's view of the jobs: `worker jobs list`, `/jobs`, the demo table. */
 import type { JobOverview } from '@app/scheduler-agenda';
-import type { JobRun, JobRunLedger } from '@app/shared-jobs';
+import { describeMisfirePolicy, describeSchedule, type JobRun, type JobRunLedger } from '@app/shared-jobs';
 import type { JobPlan } from './jobs.js';
 
 export interface JobRow {
   readonly job: string;
   readonly enabled: boolean;
+  /** The schedule in words, e.g. `every 10 seconds` or `every day at 03:00 (Europe/Berlin)`. */
+  readonly schedule: string | null;
+  /** The interval of an interval schedule (null for cron schedules and disabled jobs). */
   readonly intervalMs: number | null;
+  /** The misfire policy in words. */
+  readonly misfire: string | null;
   readonly paused: boolean;
   readonly lastRunAt: string | null;
   readonly lastOutcome: string | null;
@@ -16,6 +21,20 @@ export interface JobRow {
   readonly lastExecutedAt: string | null;
   readonly nextRunAt: string | null;
   readonly nextOccurrenceAt: string | null;
+  /** Why the pending occurrence runs (schedule, retry, trigger, rerun, catch-up). */
+  readonly nextCause: string | null;
+  /** Runs in flight now, on any worker. */
+  readonly running: number;
+}
+
+function lastRunFields(run: JobRun | null | undefined) {
+  return {
+    lastRunAt: run?.startedAt.toISOString() ?? null,
+    lastOutcome: run?.status ?? null,
+    lastAttempt: run?.attempt ?? null,
+    lastDurationMs: run?.durationMs ?? null,
+    lastError: run?.error?.message ?? null,
+  };
 }
 
 export async function buildJobRows(options: {
@@ -23,41 +42,41 @@ export async function buildJobRows(options: {
   readonly overviews: readonly JobOverview[];
   readonly ledger: JobRunLedger;
 }): Promise<JobRow[]> {
-  const needsLedger = options.plans.some((plan) => !plan.enabled);
-  const latestRuns: JobRun[] = needsLedger ? await options.ledger.listLatestRunPerJob() : [];
+  const disabledNames = options.plans.filter((plan) => !plan.enabled).map((plan) => plan.jobName);
+  const latestRuns: JobRun[] = disabledNames.length > 0 ? await options.ledger.listLatestRunPerJob(disabledNames) : [];
   return options.plans
     .map((plan): JobRow => {
       const overview = options.overviews.find((entry) => entry.name === plan.jobName);
       if (overview !== undefined) {
+        const { schedule, misfire } = overview.timing;
         return {
           job: plan.jobName,
           enabled: plan.enabled,
-          intervalMs: overview.intervalMs,
+          schedule: describeSchedule(schedule),
+          intervalMs: schedule.kind === 'interval' ? schedule.everyMs : null,
+          misfire: describeMisfirePolicy(misfire),
           paused: overview.paused,
-          lastRunAt: overview.lastRun?.startedAt.toISOString() ?? null,
-          lastOutcome: overview.lastRun?.status ?? null,
-          lastAttempt: overview.lastRun?.attempt ?? null,
-          lastDurationMs: overview.lastRun?.durationMs ?? null,
-          lastError: overview.lastRun?.error ?? null,
+          ...lastRunFields(overview.lastRun),
           lastExecutedAt: overview.lastExecutedAt?.toISOString() ?? null,
           nextRunAt: overview.next?.runAt.toISOString() ?? null,
           nextOccurrenceAt: overview.next?.occurrenceAt.toISOString() ?? null,
+          nextCause: overview.next?.cause ?? null,
+          running: overview.running.length,
         };
       }
-      const run = latestRuns.find((entry) => entry.jobName === plan.jobName);
       return {
         job: plan.jobName,
         enabled: plan.enabled,
-        intervalMs: plan.job?.intervalMs ?? null,
+        schedule: null,
+        intervalMs: null,
+        misfire: null,
         paused: false,
-        lastRunAt: run?.startedAt.toISOString() ?? null,
-        lastOutcome: run?.status ?? null,
-        lastAttempt: run?.attempt ?? null,
-        lastDurationMs: run?.durationMs ?? null,
-        lastError: run?.error?.message ?? null,
+        ...lastRunFields(latestRuns.find((entry) => entry.jobName === plan.jobName)),
         lastExecutedAt: null,
         nextRunAt: null,
         nextOccurrenceAt: null,
+        nextCause: null,
+        running: 0,
       };
     })
     .sort((left, right) => left.job.localeCompare(right.job));
@@ -90,13 +109,13 @@ function formatInstant(iso: string | null, now: Date): string {
   return `${iso.slice(0, 19).replace('T', ' ')}Z (${relative})`;
 }
 
-/** A plain-text table: job, enabled, interval, last run, outcome, duration, next run, paused. */
+/** A plain-text table: job, enabled, schedule, last run, outcome, duration, next run, paused. */
 export function formatJobsTable(rows: readonly JobRow[], now: Date = new Date()): string {
-  const header = ['JOB', 'ENABLED', 'INTERVAL', 'LAST RUN', 'OUTCOME', 'DURATION', 'NEXT RUN', 'PAUSED'];
+  const header = ['JOB', 'ENABLED', 'SCHEDULE', 'LAST RUN', 'OUTCOME', 'DURATION', 'NEXT RUN', 'PAUSED'];
   const body = rows.map((row) => [
     row.job,
     row.enabled ? 'yes' : 'no',
-    formatDuration(row.intervalMs),
+    row.schedule ?? '-',
     formatInstant(row.lastRunAt, now),
     row.lastOutcome === null
       ? '-'
@@ -104,7 +123,11 @@ export function formatJobsTable(rows: readonly JobRow[], now: Date = new Date())
         ? `${row.lastOutcome} (attempt ${row.lastAttempt})`
         : row.lastOutcome,
     formatDuration(row.lastDurationMs),
-    formatInstant(row.nextRunAt, now),
+    row.nextRunAt === null
+      ? '-'
+      : row.nextCause !== null && row.nextCause !== 'schedule'
+        ? `${formatInstant(row.nextRunAt, now)} ${row.nextCause}`
+        : formatInstant(row.nextRunAt, now),
     row.paused ? 'yes' : 'no',
   ]);
   const widths = header.map((title, column) =>
@@ -117,11 +140,12 @@ export function formatJobsTable(rows: readonly JobRow[], now: Date = new Date())
 
 /** `jobs history` lines. */
 export function formatHistoryTable(runs: readonly JobRun[]): string {
-  const header = ['STARTED', 'OCCURRENCE', 'ATTEMPT', 'STATUS', 'DURATION', 'INSTANCE', 'RESULT / ERROR'];
+  const header = ['STARTED', 'OCCURRENCE', 'ATTEMPT', 'CAUSE', 'STATUS', 'DURATION', 'INSTANCE', 'RESULT / ERROR'];
   const body = runs.map((run) => [
     run.startedAt.toISOString(),
     run.occurrenceAt.toISOString(),
     String(run.attempt),
+    run.requestedBy === null ? run.cause : `${run.cause} by ${run.requestedBy}`,
     run.status,
     formatDuration(run.durationMs),
     `${run.instance.hostName}/${run.instance.processId}`,

@@ -2,11 +2,15 @@
  * The composition root: connects to the database, wires the packages, starts the job
  * runtime and the HTTP endpoints, and shuts everything down in order.
  */
-import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ensureIdentityIndexes, seedAdminUser } from '@app/identity';
 import {
   ensureLogEntryIndexes,
+  MongooseInstanceRegistry,
   MongooseJobRunLedger,
+  MongooseOperatorAuditTrail,
   MongooseRecurringJobRepository,
 } from '@app/logging';
 import {
@@ -15,16 +19,25 @@ import {
   resolveMongoConnection,
   type LocalMongoServer,
 } from '@app/mongo-local';
-import { countQueuedEmails, ensureNotificationIndexes } from '@app/notifications';
+import { ensureNotificationIndexes } from '@app/notifications';
 import { createJobRuntime, type JobRuntime, type RunFinishedEvent } from '@app/scheduler-agenda';
-import { metrics } from '@opentelemetry/api';
+import { describeSchedule } from '@app/shared-jobs';
 import mongoose, { type Connection } from 'mongoose';
-import type { WorkerConfiguration } from './config/worker-config.js';
+import { startClusterMetrics, type ClusterMetrics } from './cluster-metrics.js';
+import { ConfigurationError } from './config/load.js';
+import { findConsoleExposureProblems, type WorkerConfiguration } from './config/worker-config.js';
+import { backendWhenReady, type ConsoleBackend } from './console/console-backend.js';
+import { createConsoleBackend } from './console/worker-console-backend.js';
 import { startHttpServer, type ReadinessReport, type WorkerHttpServer } from './http-server.js';
 import { buildJobRows, type JobRow } from './jobs-view.js';
 import { buildJobs, type BuiltJobs } from './jobs.js';
-import { createJobLogger, type WorkerLogger } from './logger.js';
+import { createJobLogger, toJobLogger, type WorkerLogger } from './logger.js';
+import { createReadinessCheck } from './readiness.js';
+import { describeServerBuild, findServerProblem, readServerBuild } from './server-support.js';
 import type { Telemetry } from './telemetry.js';
+import { workerVersion } from './version.js';
+
+export { workerVersion } from './version.js';
 
 /** `<repo>/.data/worker` when run from the repository, else `./.data/worker`. */
 export function defaultEmbeddedDataDirectory(): string {
@@ -42,6 +55,7 @@ export interface WorkerContext {
   readonly embedded: LocalMongoServer | null;
   readonly ledger: MongooseJobRunLedger;
   readonly repository: MongooseRecurringJobRepository;
+  readonly instances: MongooseInstanceRegistry;
   readonly jobs: BuiltJobs;
   readonly runtime: JobRuntime;
   listJobRows(): Promise<JobRow[]>;
@@ -54,6 +68,8 @@ export interface OpenWorkerContextOptions {
   readonly configuration: WorkerConfiguration;
   readonly logger: WorkerLogger;
   readonly onRunFinished?: (event: RunFinishedEvent) => void;
+  /** The runtime's instance id (also the telemetry's service.instance.id); random when absent. */
+  readonly instanceId?: string;
 }
 
 export async function openWorkerContext(options: OpenWorkerContextOptions): Promise<WorkerContext> {
@@ -89,26 +105,32 @@ export async function openWorkerContext(options: OpenWorkerContextOptions): Prom
     // eslint-disable-next-line preserve-caught-error
     throw new Error(`cannot connect to ${redactMongoUri(uri)}: ${reason}`);
   }
-  logger.info(
-    { mongo: redactMongoUri(uri), database: configuration.mongodb.database },
-    'connected to the database',
-  );
   const database = connection.db;
   if (database === undefined) throw new Error('mongoose connection has no database handle');
+  const server = await readServerBuild((command) => database.admin().command(command));
+  logger.info(
+    { mongo: redactMongoUri(uri), database: configuration.mongodb.database, server: describeServerBuild(server) },
+    'connected to the database',
+  );
+  const serverProblem = findServerProblem(server);
+  if (serverProblem !== null) {
+    await connection.close().catch(() => undefined);
+    await embedded?.stop();
+    throw serverProblem;
+  }
   const ledger = new MongooseJobRunLedger(connection);
   const repository = new MongooseRecurringJobRepository(connection);
+  const instances = new MongooseInstanceRegistry(connection);
   const jobs = buildJobs(configuration, connection);
   const runtime = createJobRuntime({
     database,
     ledger,
     repository,
+    instances,
+    version: workerVersion,
     jobs: jobs.enabledJobs,
-    logger: {
-      debug: (message, fields) => logger.debug(fields ?? {}, message),
-      info: (message, fields) => logger.info(fields ?? {}, message),
-      warn: (message, fields) => logger.warn(fields ?? {}, message),
-      error: (message, fields) => logger.error(fields ?? {}, message),
-    },
+    logger: toJobLogger(logger),
+    ...(options.instanceId === undefined ? {} : { instanceId: options.instanceId }),
     ...(options.onRunFinished === undefined ? {} : { onRunFinished: options.onRunFinished }),
   });
   let closed = false;
@@ -118,6 +140,7 @@ export async function openWorkerContext(options: OpenWorkerContextOptions): Prom
     embedded,
     ledger,
     repository,
+    instances,
     jobs,
     runtime,
     knownJobNames: jobs.plans.map((plan) => plan.jobName),
@@ -136,7 +159,7 @@ export async function openWorkerContext(options: OpenWorkerContextOptions): Prom
         }),
       ]);
       clearTimeout(timer);
-      jobs.emailSender?.close();
+      await jobs.dispose((jobName, error) => logger.warn({ job: jobName, err: error }, 'a job did not release its resources'));
       await connection.close().catch(() => undefined);
       await embedded?.stop();
     },
@@ -150,14 +173,25 @@ export async function openWorkerContext(options: OpenWorkerContextOptions): Prom
 export async function ensureAllIndexes(context: WorkerContext): Promise<void> {
   await context.ledger.ensureIndexes();
   await context.repository.ensureIndexes();
+  await context.instances.ensureIndexes();
   await ensureIdentityIndexes(context.connection);
   await ensureNotificationIndexes(context.connection);
   await ensureLogEntryIndexes(context.connection);
+  await new MongooseOperatorAuditTrail(context.connection).ensureIndexes();
+}
+
+/** The built dashboard: `dist/web` next to the bundle, or the package's `dist/web` from `src/`. */
+export function dashboardDirectory(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const beside = join(here, 'web');
+  return existsSync(join(beside, 'index.html')) ? beside : join(here, '..', 'dist', 'web');
 }
 
 export interface RunningWorker {
   readonly context: WorkerContext;
   readonly http: WorkerHttpServer;
+  /** The background reader of the cluster gauges (last success, overdue, paused, queue depth). */
+  readonly clusterMetrics: ClusterMetrics;
   /** Drains (up to the configured deadline), closes everything; idempotent. */
   shutdown(reason: string): Promise<void>;
   readiness(): Promise<ReadinessReport>;
@@ -168,6 +202,13 @@ export interface StartWorkerOptions {
   readonly logger: WorkerLogger;
   readonly telemetry: Telemetry;
   readonly onRunFinished?: (event: RunFinishedEvent) => void;
+  /** The runtime's instance id (the telemetry's service.instance.id); random when absent. */
+  readonly instanceId?: string;
+}
+
+/** The HTTP endpoints could not listen (port taken, address not local): nothing touched the database. */
+export class HttpListenError extends Error {
+  override readonly name = 'HttpListenError';
 }
 
 /** Cancels the pending occurrence of disabled jobs so a job disabled after scheduling does not run. */
@@ -178,121 +219,137 @@ async function cancelDisabledJobs(context: WorkerContext, logger: WorkerLogger):
   }
 }
 
-function registerQueueDepthGauge(context: WorkerContext, logger: WorkerLogger): () => void {
-  const meter = metrics.getMeter('@app/worker');
-  const gauge = meter.createObservableGauge('email_queue.depth', {
-    description: 'Emails in the queue by status',
-    unit: '{email}',
-  });
-  const observe = async (result: {
-    observe(value: number, attributes: Record<string, string>): void;
-  }) => {
-    try {
-      const counts = await countQueuedEmails(context.connection);
-      for (const [status, count] of Object.entries(counts)) result.observe(count, { status });
-    } catch (error) {
-      logger.debug(
-        { error: error instanceof Error ? error.message : String(error) },
-        'queue depth unavailable',
-      );
-    }
-  };
-  gauge.addCallback(observe);
-  return () => gauge.removeCallback(observe);
-}
-
+/**
+ * Starts the worker: the HTTP endpoints first (a taken port fails before anything touches
+ * the database; `/readyz` answers 503 until the end), then the database, indexes, seeder,
+ * schedules and the runtime, then the cluster gauges.
+ */
 export async function startWorker(options: StartWorkerOptions): Promise<RunningWorker> {
   const { configuration, logger } = options;
-  const context = await openWorkerContext({
-    configuration,
-    logger,
-    ...(options.onRunFinished === undefined ? {} : { onRunFinished: options.onRunFinished }),
-  });
+  const exposure = findConsoleExposureProblems(configuration);
+  if (exposure.length > 0) throw new ConfigurationError(exposure);
+  let context: WorkerContext | undefined;
+  let consoleBackend: ConsoleBackend | undefined;
   let running = false;
-  let http: WorkerHttpServer | undefined;
-  let removeGauge: () => void = () => undefined;
+  let clusterMetrics: ClusterMetrics | undefined;
   let shuttingDown: Promise<void> | undefined;
 
-  const readiness = async (): Promise<ReadinessReport> => {
-    let databaseReachable: boolean;
-    try {
-      await context.connection.db?.admin().ping();
-      databaseReachable = true;
-    } catch {
-      databaseReachable = false;
-    }
-    const checks = { database: databaseReachable, scheduler: running };
-    return { ready: databaseReachable && running, checks };
-  };
+  const readiness = createReadinessCheck({
+    started: () => running,
+    healthy: () => context?.runtime.healthy ?? false,
+    ping: async () => {
+      const database = context?.connection.db;
+      if (database === undefined) throw new Error('not connected');
+      return database.admin().ping();
+    },
+  });
+
+  let http: WorkerHttpServer;
+  try {
+    http = await startHttpServer({
+      host: configuration.http.host,
+      port: configuration.http.port,
+      source: {
+        readiness,
+        listJobs: () =>
+          context === undefined || !running
+            ? Promise.reject(new Error('the worker is starting: jobs are listed once /readyz answers 200'))
+            : context.listJobRows(),
+        handleMetricsRequest: (request, response) => options.telemetry.handleMetricsRequest(request, response),
+      },
+      onError: (error) => logger.error({ error }, 'HTTP request failed'),
+      ...(configuration.console.enabled
+        ? {
+            console: {
+              backend: backendWhenReady(() => (running ? consoleBackend : undefined)),
+              tokens: configuration.console.tokens,
+              secureCookies: configuration.console.secureCookies,
+              sessionTtlMs: configuration.console.sessionTtlMinutes * 60_000,
+              webRoot: dashboardDirectory(),
+              version: workerVersion,
+              events: logger,
+            },
+          }
+        : {}),
+    });
+  } catch (error) {
+    const code = error instanceof Error && 'code' in error ? String(error.code) : 'unknown';
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new HttpListenError(
+      `cannot serve HTTP on ${configuration.http.host}:${configuration.http.port} (HTTP_HOST, HTTP_PORT): ${reason} (${code}); ` +
+        'nothing was written to the database',
+    );
+  }
+  const listening = http;
 
   const shutdown = (reason: string): Promise<void> => {
     shuttingDown ??= (async () => {
       const deadlineMs = configuration.shutdownDeadlineMs;
       logger.info(
-        { reason, deadlineMs, activeRuns: context.runtime.activeRuns },
+        { reason, deadlineMs, activeRuns: context?.runtime.activeRuns ?? 0 },
         'shutting down: draining',
       );
       running = false;
-      try {
-        const drained = await context.runtime.drain(deadlineMs);
-        logger.info(drained, 'drained');
-      } catch (error) {
-        logger.error(
-          { error: error instanceof Error ? error.message : String(error) },
-          'drain failed',
-        );
+      clusterMetrics?.stop();
+      if (context !== undefined) {
+        try {
+          const drained = await context.runtime.drain(deadlineMs);
+          logger.info(drained, 'drained');
+        } catch (error) {
+          logger.error({ error }, 'drain failed');
+        }
       }
-      removeGauge();
-      await http?.close();
-      await context.close();
+      await listening.close();
+      await context?.close();
       logger.info('stopped');
     })();
     return shuttingDown;
   };
 
   try {
-    await ensureAllIndexes(context);
+    context = await openWorkerContext({
+      configuration,
+      logger,
+      ...(options.onRunFinished === undefined ? {} : { onRunFinished: options.onRunFinished }),
+      ...(options.instanceId === undefined ? {} : { instanceId: options.instanceId }),
+    });
+    const opened = context;
+    await ensureAllIndexes(opened);
     const seeded = await seedAdminUser({
-      connection: context.connection,
+      connection: opened.connection,
       settings: configuration.adminSeeder,
       logger: createJobLogger(logger, { jobName: 'AdminSeeder', runId: 'startup' }),
     });
     logger.info({ created: seeded.created }, 'admin seeder finished');
-    await cancelDisabledJobs(context, logger);
-    await context.runtime.start();
+    await cancelDisabledJobs(opened, logger);
+    await opened.runtime.start();
     running = true;
-    removeGauge = registerQueueDepthGauge(context, logger);
-    http = await startHttpServer({
-      host: configuration.http.host,
-      port: configuration.http.port,
-      source: {
-        readiness,
-        listJobs: () => context.listJobRows(),
-        handleMetricsRequest: (request, response) =>
-          options.telemetry.handleMetricsRequest(request, response),
-      },
-      onError: (error) =>
-        logger.error(
-          { error: error instanceof Error ? error.message : String(error) },
-          'HTTP request failed',
-        ),
-    });
+    consoleBackend = createConsoleBackend(opened);
+    clusterMetrics = startClusterMetrics({ context: opened, settings: configuration.clusterMetrics, logger });
   } catch (error) {
     await shutdown('start-up failed');
     throw error;
   }
+  const started = context;
+  const gauges = clusterMetrics;
+  if (started === undefined || gauges === undefined) throw new Error('worker start-up ended without a context');
   logger.info(
     {
-      http: `http://${http.host}:${http.port}`,
-      jobs: context.jobs.plans.map((plan) => ({
+      http: `http://${listening.host}:${listening.port}`,
+      console: listening.consoleUrl ?? 'disabled (CONSOLE_ENABLED=false)',
+      consoleAccess:
+        listening.consoleUrl === null ? null : (configuration.console.tokens?.length ?? 0) > 0 ? 'sign-in with a token' : 'loopback, no sign-in',
+      instanceId: started.runtime.identity.instanceId,
+      version: workerVersion,
+      jobs: started.jobs.plans.map((plan) => ({
         job: plan.jobName,
         enabled: plan.enabled,
-        intervalMs: plan.job?.intervalMs ?? null,
+        schedule: plan.job === null ? null : describeSchedule(plan.job.schedule),
       })),
       telemetryExport: options.telemetry.exporting,
+      telemetryExporters: options.telemetry.exporters,
     },
     'worker ready',
   );
-  const startedHttp = http;
-  return { context, http: startedHttp, shutdown, readiness };
+  return { context: started, http: listening, clusterMetrics: gauges, shutdown, readiness };
 }

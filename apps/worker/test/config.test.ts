@@ -66,30 +66,42 @@ describe('environment mapping', () => {
     environmentPrefix: 'JOBS_SAMPLE_',
     schema: z.object({ intervalHours: z.number().int().min(1).default(24), secretToken: z.string().optional() }).strict(),
     description: 'sample',
-    extraKeys: [{ suffix: 'INTERVAL_MS', path: 'overrides.sample', kind: 'number', description: 'override' }],
+    retiredKeys: [{ suffix: 'INTERVAL_MS', replacement: 'set JOBS_SAMPLE_SCHEDULE' }],
+  };
+  // A second section under the same prefix (a job's timing keys next to its settings).
+  const sampleTiming: SettingsSection = {
+    path: 'timing.sample',
+    environmentPrefix: 'JOBS_SAMPLE_',
+    schema: z.strictObject({ schedule: z.string().optional() }),
+    description: 'sample timing',
   };
 
-  it('reads section fields, extra keys, NAME_FILE secrets, and flags unknown names under a prefix', () => {
+  it('reads section fields of sections sharing a prefix, NAME_FILE secrets, and flags unknown and retired names', () => {
     const secretFile = join(temporaryDirectory, 'token.txt');
     writeFileSync(secretFile, 's3cret\n');
     const result = readEnvironment(
       {
         JOBS_SAMPLE_INTERVAL_HOURS: '5',
-        JOBS_SAMPLE_INTERVAL_MS: '1500',
+        JOBS_SAMPLE_SCHEDULE: '0 3 * * *',
         JOBS_SAMPLE_SECRET_TOKEN_FILE: secretFile,
         JOBS_SAMPLE_INTERVL_HOURS: '3',
+        JOBS_SAMPLE_INTERVAL_MS: '1500',
         UNRELATED: 'x',
       },
-      [section],
+      [section, sampleTiming],
     );
     expect(result.values).toEqual({
       jobs: { sample: { intervalHours: 5, secretToken: 's3cret' } },
-      overrides: { sample: 1500 },
+      timing: { sample: { schedule: '0 3 * * *' } },
     });
     expect(result.sourceByPath.get('jobs.sample.secretToken')).toBe('JOBS_SAMPLE_SECRET_TOKEN_FILE');
-    expect(result.problems).toHaveLength(1);
-    expect(result.problems[0]?.key).toBe('JOBS_SAMPLE_INTERVL_HOURS');
-    expect(result.problems[0]?.message).toContain('JOBS_SAMPLE_INTERVAL_HOURS');
+    expect(result.problems).toEqual([
+      {
+        key: 'JOBS_SAMPLE_INTERVL_HOURS',
+        message: 'unknown setting; JOBS_SAMPLE_* accepts JOBS_SAMPLE_INTERVAL_HOURS, JOBS_SAMPLE_SECRET_TOKEN, JOBS_SAMPLE_SCHEDULE',
+      },
+      { key: 'JOBS_SAMPLE_INTERVAL_MS', message: 'no longer read: set JOBS_SAMPLE_SCHEDULE' },
+    ]);
   });
 
   it('reports a missing NAME_FILE and a NAME set together with NAME_FILE', () => {
@@ -134,10 +146,16 @@ describe('worker configuration', () => {
     expect(configuration.logLevel).toBe('info');
     expect(configuration.telemetry.otlpEndpoint).toBeUndefined();
     expect(configuration.telemetry.serviceName).toBe('background-jobs-worker');
-    expect(configuration.jobs.refreshTokenCleanup.intervalHours).toBe(24);
-    expect(configuration.jobs.ipAnonymization.intervalDays).toBe(7);
+    // The seed's interval settings are aliases without a default: the module's schedule applies.
+    expect(configuration.jobs.refreshTokenCleanup?.intervalHours).toBeUndefined();
+    expect(configuration.resolvedTiming.refreshTokenCleanup).toEqual({
+      timing: { schedule: { kind: 'interval', everyMs: 24 * 3_600_000 }, misfire: { kind: 'once' } },
+      retry: { maxAttempts: 3, initialDelayMs: 60_000, maxDelayMs: 900_000 },
+    });
+    expect(configuration.resolvedTiming.ipAnonymization?.timing.schedule).toEqual({ kind: 'interval', everyMs: 7 * 86_400_000 });
+    expect(configuration.resolvedTiming.emailQueue?.timing.schedule).toEqual({ kind: 'interval', everyMs: 10_000 });
+    expect(configuration.resolvedTiming.logCleanup?.retry).toEqual({ maxAttempts: 3, initialDelayMs: 300_000, maxDelayMs: 3_600_000 });
     expect(configuration.adminSeeder.enabled).toBe(true);
-    expect(configuration.intervalOverridesMs).toEqual({});
   });
 
   it('maps the documented environment variables', () => {
@@ -147,7 +165,12 @@ describe('worker configuration', () => {
         MONGODB_DATABASE: 'jobs_db',
         BACKGROUND_JOBS_ENABLED: 'false',
         JOBS_REFRESH_TOKEN_CLEANUP_INTERVAL_HOURS: '12',
-        JOBS_REFRESH_TOKEN_CLEANUP_INTERVAL_MS: '2000',
+        JOBS_LOG_CLEANUP_SCHEDULE: '30 2 * * *',
+        JOBS_LOG_CLEANUP_TIME_ZONE: 'Europe/Berlin',
+        JOBS_LOG_CLEANUP_MISFIRE: 'catch-up:2d:3',
+        JOBS_LOG_CLEANUP_RETRY_MAX_ATTEMPTS: '5',
+        JOBS_LOG_CLEANUP_RETRY_INITIAL_DELAY: '30s',
+        JOBS_LOG_CLEANUP_RETRY_MAX_DELAY: '10m',
         JOBS_IP_ANONYMIZATION_ENABLED: 'no',
         ADMIN_PASSWORD: 'Very-Secret-1',
         ADMIN_ROLES: 'Admin,Ops',
@@ -167,9 +190,16 @@ describe('worker configuration', () => {
     });
     expect(configuration.mongodb.database).toBe('jobs_db');
     expect(configuration.backgroundJobsEnabled).toBe(false);
-    expect(configuration.jobs.refreshTokenCleanup.intervalHours).toBe(12);
-    expect(configuration.intervalOverridesMs.refreshTokenCleanup).toBe(2000);
-    expect(configuration.jobs.ipAnonymization.enabled).toBe(false);
+    expect(configuration.jobs.refreshTokenCleanup?.intervalHours).toBe(12);
+    expect(configuration.resolvedTiming.refreshTokenCleanup?.timing.schedule).toEqual({ kind: 'interval', everyMs: 12 * 3_600_000 });
+    expect(configuration.resolvedTiming.logCleanup).toEqual({
+      timing: {
+        schedule: { kind: 'cron', expression: '30 2 * * *', timeZone: 'Europe/Berlin' },
+        misfire: { kind: 'catch-up', windowMs: 2 * 86_400_000, maxRuns: 3 },
+      },
+      retry: { maxAttempts: 5, initialDelayMs: 30_000, maxDelayMs: 600_000 },
+    });
+    expect(configuration.jobs.ipAnonymization?.enabled).toBe(false);
     expect(configuration.adminSeeder.password).toBe('Very-Secret-1');
     expect(configuration.adminSeeder.roles).toEqual(['Admin', 'Ops']);
     expect(configuration.http).toEqual({ host: '0.0.0.0', port: 0 });
@@ -177,8 +207,9 @@ describe('worker configuration', () => {
     expect(configuration.logLevel).toBe('debug');
     expect(configuration.telemetry).toMatchObject({ otlpEndpoint: 'http://127.0.0.1:4318', serviceName: 'jobs' });
     expect(configuration.smtp).toMatchObject({ host: 'mail.example.test', port: 587, user: 'mailer' });
-    expect(configuration.jobs.emailQueue.processingIntervalSeconds).toBe(5);
-    expect(configuration.jobs.logCleanup.retentionDays).toBe(10);
+    expect(configuration.jobs.emailQueue?.processingIntervalSeconds).toBe(5);
+    expect(configuration.resolvedTiming.emailQueue?.timing.schedule).toEqual({ kind: 'interval', everyMs: 5000 });
+    expect(configuration.jobs.logCleanup?.retentionDays).toBe(10);
   });
 
   it('requires SMTP only while the email queue job is enabled', () => {
@@ -206,7 +237,7 @@ describe('worker configuration', () => {
     const configuration = loadWorkerConfiguration({ configFile: file, environment: { HTTP_PORT: '9100', JOBS_EMAIL_QUEUE_ENABLED: 'false', ADMIN_ENABLED: 'false' } });
     expect(configuration.mongodb.database).toBe('from_file');
     expect(configuration.http.port).toBe(9100);
-    expect(configuration.jobs.ipAnonymization.intervalDays).toBe(3);
+    expect(configuration.jobs.ipAnonymization?.intervalDays).toBe(3);
     const viaEnvironment = loadWorkerConfiguration({ environment: { WORKER_CONFIG_FILE: file, JOBS_EMAIL_QUEUE_ENABLED: 'false', ADMIN_ENABLED: 'false' } });
     expect(viaEnvironment.http.port).toBe(9000);
   });
@@ -251,6 +282,7 @@ describe('worker configuration', () => {
           OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url',
           JOBS_REFRESH_TOKEN_CLEANUP_INTERVAL_HOURS: '-1',
           JOBS_REFRESH_TOKEN_CLEANUP_INTERVAL_MS: '5',
+          JOBS_EMAIL_QUEUE_SCHEDULE: '10 parsecs',
           JOBS_IP_ANONYMIZATION_RETENTON_DAYS: '30',
           ADMIN_EMAIL: 'not-an-email',
           ADMIN_PASSWORD: 'hunter2',
@@ -271,6 +303,7 @@ describe('worker configuration', () => {
         'JOBS_IP_ANONYMIZATION_RETENTON_DAYS',
         'JOBS_REFRESH_TOKEN_CLEANUP_INTERVAL_HOURS',
         'JOBS_REFRESH_TOKEN_CLEANUP_INTERVAL_MS',
+        'JOBS_EMAIL_QUEUE_SCHEDULE',
         'LOG_LEVEL',
         'MONGODB_URI',
         'OTEL_EXPORTER_OTLP_ENDPOINT',
@@ -278,7 +311,8 @@ describe('worker configuration', () => {
         'SMTP_PASSWORD',
       ].sort(),
     );
-    expect(error.message).toMatch(/^Invalid worker configuration \(12 problems\):/u);
+    expect(error.message).toMatch(/^Invalid worker configuration \(13 problems\):/u);
+    expect(error.message).toContain('JOBS_REFRESH_TOKEN_CLEANUP_INTERVAL_MS: no longer read: set JOBS_REFRESH_TOKEN_CLEANUP_SCHEDULE');
     expect(error.message).toContain('JOBS_REFRESH_TOKEN_CLEANUP_INTERVAL_HOURS (jobs.refreshTokenCleanup.intervalHours): must be >= 1');
     expect(error.message).not.toContain('hunter2');
   });
@@ -289,16 +323,88 @@ describe('worker configuration', () => {
   });
 });
 
+describe('job scheduling keys (JOBS_<JOB>_SCHEDULE, _TIME_ZONE, _MISFIRE, _RETRY_*)', () => {
+  const base = { JOBS_EMAIL_QUEUE_ENABLED: 'false', ADMIN_ENABLED: 'false' };
+  const problemsOf = (environment: Record<string, string>) =>
+    // The lines of the error as the worker prints them.
+    captureConfigurationError(() => loadWorkerConfiguration({ environment: { ...base, ...environment } }))
+      .message.split('\n')
+      .slice(1)
+      .map((line) => line.replace(/^ {2}- /u, ''));
+
+  it('refuses a schedule together with the older interval key, naming both', () => {
+    expect(problemsOf({ JOBS_IP_ANONYMIZATION_SCHEDULE: '0 4 * * 1', JOBS_IP_ANONYMIZATION_INTERVAL_DAYS: '7' })).toEqual([
+      'JOBS_IP_ANONYMIZATION_INTERVAL_DAYS (jobs.ipAnonymization.intervalDays): set either JOBS_IP_ANONYMIZATION_SCHEDULE or JOBS_IP_ANONYMIZATION_INTERVAL_DAYS, not both (intervalDays is the older name of an interval schedule)',
+    ]);
+  });
+
+  it('names the key and the reason of each bad value', () => {
+    expect(
+      problemsOf({
+        JOBS_REFRESH_TOKEN_CLEANUP_SCHEDULE: '0 25 * * *',
+        JOBS_IP_ANONYMIZATION_TIME_ZONE: 'Europe/Berln',
+        JOBS_LOG_CLEANUP_MISFIRE: 'sometimes',
+        JOBS_LOG_CLEANUP_RETRY_MAX_ATTEMPTS: '0',
+        JOBS_LOG_CLEANUP_RETRY_INITIAL_DELAY: '1.5m',
+      }),
+    ).toEqual([
+      'JOBS_REFRESH_TOKEN_CLEANUP_SCHEDULE (timing.refreshTokenCleanup.schedule): cron expression "0 25 * * *": hour 25 is out of range 0-23',
+      expect.stringMatching(/^JOBS_IP_ANONYMIZATION_TIME_ZONE \(timing\.ipAnonymization\.timeZone\): time zone "Europe\/Berln" is not an IANA time zone/u),
+      expect.stringMatching(/^JOBS_LOG_CLEANUP_MISFIRE \(timing\.logCleanup\.misfire\): misfire policy "sometimes": unknown policy/u),
+      'JOBS_LOG_CLEANUP_RETRY_MAX_ATTEMPTS (timing.logCleanup.retryMaxAttempts): must be >= 1 (1 = no retry)',
+      'JOBS_LOG_CLEANUP_RETRY_INITIAL_DELAY (timing.logCleanup.retryInitialDelay): duration "1.5m": only whole numbers are allowed (write 1h30m, not 1.5h)',
+    ]);
+  });
+
+  it('reports what only the combination shows: a time zone or catch-up on an interval, delays out of order', () => {
+    expect(
+      problemsOf({
+        JOBS_REFRESH_TOKEN_CLEANUP_TIME_ZONE: 'Europe/Berlin',
+        JOBS_IP_ANONYMIZATION_MISFIRE: 'catch-up:1d',
+        JOBS_LOG_CLEANUP_RETRY_INITIAL_DELAY: '2h',
+      }),
+    ).toEqual([
+      'JOBS_REFRESH_TOKEN_CLEANUP_TIME_ZONE (timing.refreshTokenCleanup.timeZone): a time zone applies to a cron schedule; the schedule "24h" is an interval (remove JOBS_REFRESH_TOKEN_CLEANUP_TIME_ZONE or use a cron expression)',
+      expect.stringMatching(/^JOBS_IP_ANONYMIZATION_MISFIRE \(timing\.ipAnonymization\.misfire\): misfire policy "catch-up:1d:\d+" needs a cron schedule/u),
+      'JOBS_LOG_CLEANUP_RETRY_MAX_DELAY (timing.logCleanup.retryMaxDelay): retry.maxDelayMs of job "LogCleanupJob" must be an integer >= initialDelayMs (7200000, milliseconds), got 3600000',
+    ]);
+  });
+
+  it('reads the keys from the configuration file too (timing.<job>)', () => {
+    const file = join(temporaryDirectory, 'timing.json');
+    writeFileSync(file, JSON.stringify({ timing: { emailQueue: { schedule: '*/5 * * * * *', misfire: 'skip' } } }));
+    const configuration = loadWorkerConfiguration({ configFile: file, environment: { ADMIN_ENABLED: 'false', SMTP_HOST: 'mail', SMTP_FROM: 'jobs@example.test' } });
+    expect(configuration.resolvedTiming.emailQueue?.timing).toEqual({
+      schedule: { kind: 'cron', expression: '*/5 * * * * *', timeZone: 'UTC' },
+      misfire: { kind: 'skip' },
+    });
+  });
+
+  it('asks for the sections an enabled job module requires, naming the switch that turns it off', () => {
+    expect(problemsOf({ JOBS_EMAIL_QUEUE_ENABLED: 'true', SMTP_FROM: 'jobs@example.test' })).toEqual([
+      'SMTP_HOST (smtp.host): required',
+    ]);
+    expect(problemsOf({ JOBS_EMAIL_QUEUE_ENABLED: 'true' })).toEqual([
+      'SMTP_HOST (smtp.host): required while EmailQueueProcessJob is enabled (or set JOBS_EMAIL_QUEUE_ENABLED=false)',
+      'SMTP_FROM (smtp.from): required while EmailQueueProcessJob is enabled (or set JOBS_EMAIL_QUEUE_ENABLED=false)',
+    ]);
+  });
+});
+
 describe('environment reference', () => {
   it('lists every variable with its default, derived from the schemas', () => {
     const rows = environmentReference(settingsSections);
     const byName = new Map(rows.map((row) => [row.name, row]));
-    expect(byName.get('JOBS_REFRESH_TOKEN_CLEANUP_INTERVAL_HOURS')?.defaultValue).toBe('24');
+    expect(byName.get('JOBS_REFRESH_TOKEN_CLEANUP_INTERVAL_HOURS')?.defaultValue).toBe('-');
+    expect(byName.get('JOBS_REFRESH_TOKEN_CLEANUP_SCHEDULE')?.defaultValue).toBe('24h');
+    expect(byName.get('JOBS_EMAIL_QUEUE_SCHEDULE')?.defaultValue).toBe('10s');
+    expect(byName.get('JOBS_LOG_CLEANUP_RETRY_INITIAL_DELAY')?.defaultValue).toBe('5m');
     expect(byName.get('ADMIN_ROLES')?.defaultValue).toBe('Admin');
     expect(byName.get('SMTP_HOST')?.defaultValue).toBe('required');
     expect(byName.get('ADMIN_PASSWORD')?.defaultValue).toBe('-');
     expect(byName.get('HTTP_HOST')?.defaultValue).toBe('127.0.0.1');
-    expect(byName.get('JOBS_LOG_CLEANUP_INTERVAL_MS')?.meaning).toContain('Overrides the job interval');
+    expect(byName.get('JOBS_LOG_CLEANUP_MISFIRE')?.meaning).toContain('`timing.logCleanup.misfire` - LogCleanupJob: What happens to occurrences missed');
+    expect(byName.has('JOBS_LOG_CLEANUP_INTERVAL_MS')).toBe(false);
     const table = formatEnvironmentReference(settingsSections);
     expect(table.split('\n')).toHaveLength(rows.length + 2);
     expect(describeDefault(z.string().nullable().default('x'))).toBe('x');

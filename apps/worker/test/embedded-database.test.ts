@@ -49,6 +49,8 @@ describe('embedded database', () => {
     ]);
     expect(rows.every((row) => row.lastRunAt === null)).toBe(true);
     expect(logText).toContain('started the embedded database');
+    // The bundled server is our build (stock FerretDB is refused at start-up: units.test.ts).
+    expect(logText).toMatch(/"server":"FerretDB v[\d.]+ \(this project's build, patch level \d+, sha256:[0-9a-f]{16}\)"/u);
     await context.close();
     await context.close();
     expect(processId !== null && isAlive(processId)).toBe(false);

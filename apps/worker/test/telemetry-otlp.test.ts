@@ -23,7 +23,7 @@ interface OtlpTraceRequest {
   resourceSpans: { resource: { attributes: OtlpAttribute[] }; scopeSpans: { spans: OtlpSpan[] }[] }[];
 }
 
-const received: { path: string; body: string }[] = [];
+const received: { path: string; body: string; contentType: string }[] = [];
 let receiver: Server;
 let receiverPort: number;
 
@@ -32,7 +32,11 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
-      received.push({ path: request.url ?? '', body: Buffer.concat(chunks).toString('utf8') });
+      received.push({
+        path: request.url ?? '',
+        body: Buffer.concat(chunks).toString('utf8'),
+        contentType: request.headers['content-type'] ?? '',
+      });
       response.writeHead(200, { 'content-type': 'application/json' });
       response.end('{}');
     });
@@ -48,7 +52,7 @@ afterAll(async () => {
 function spansOf(): { spans: OtlpSpan[]; resources: OtlpAttribute[][] } {
   const spans: OtlpSpan[] = [];
   const resources: OtlpAttribute[][] = [];
-  for (const request of received.filter((entry) => entry.path === '/v1/traces')) {
+  for (const request of received.filter((entry) => entry.path === '/v1/traces' && entry.contentType.includes('json'))) {
     const parsed = JSON.parse(request.body) as OtlpTraceRequest;
     for (const resourceSpan of parsed.resourceSpans) {
       resources.push(resourceSpan.resource.attributes);
@@ -68,6 +72,8 @@ describe('OTLP/HTTP export', () => {
     const worker = await spawnWorker({
       ...baseEnvironment(`${testDatabaseName()}_otlp`),
       OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${receiverPort}`,
+      // JSON so the test can read the payload; the default (protobuf) is the next test's.
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
       OTEL_SERVICE_NAME: 'worker-otlp-test',
       JOBS_IP_ANONYMIZATION_ENABLED: 'false',
       JOBS_LOG_CLEANUP_ENABLED: 'false',
@@ -108,6 +114,31 @@ describe('OTLP/HTTP export', () => {
       expect((await worker.waitForExit(15_000)).code).toBe(0);
     }
   }, 90_000);
+
+  it('exports over OTLP/HTTP with protobuf by default, as the specification says', async () => {
+    const worker = await spawnWorker({
+      ...baseEnvironment(`${testDatabaseName()}_otlp_protobuf`),
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${receiverPort}`,
+      OTEL_METRIC_EXPORT_INTERVAL: '500',
+      JOBS_IP_ANONYMIZATION_ENABLED: 'false',
+      JOBS_LOG_CLEANUP_ENABLED: 'false',
+    });
+    try {
+      const ready = await worker.waitForLog((line) => line.msg === 'worker ready');
+      expect(ready.telemetryExporters).toEqual({ traces: ['otlp'], metrics: ['prometheus', 'otlp'] });
+      for (const path of ['/v1/traces', '/v1/metrics']) {
+        const request = await waitUntil(
+          () => Promise.resolve(received.find((entry) => entry.path === path && !entry.contentType.includes('json'))),
+          20_000,
+          `a protobuf request to ${path}`,
+        );
+        expect(request.contentType).toBe('application/x-protobuf');
+      }
+    } finally {
+      worker.child.kill('SIGTERM');
+      expect((await worker.waitForExit(15_000)).code).toBe(0);
+    }
+  }, 60_000);
 
   it('sends nothing when no endpoint is configured', async () => {
     const before = received.length;

@@ -18,25 +18,59 @@ describe('jobs view', () => {
   });
 
   const now = new Date('2026-01-01T12:00:00.000Z');
+  const hourly = { schedule: { kind: 'interval' as const, everyMs: 3_600_000 }, misfire: { kind: 'once' as const } };
   const plans: JobPlan[] = [
-    { sectionKey: 'refreshTokenCleanup', jobName: 'RefreshTokenCleanupJob', enabled: true, job: { name: 'RefreshTokenCleanupJob', intervalMs: 3_600_000, run: () => Promise.resolve({}) } },
-    { sectionKey: 'logCleanup', jobName: 'LogCleanupJob', enabled: false, job: null },
+    {
+      configKey: 'refreshTokenCleanup',
+      jobName: 'RefreshTokenCleanupJob',
+      enabled: true,
+      job: { name: 'RefreshTokenCleanupJob', schedule: hourly.schedule, run: () => Promise.resolve({}) },
+    },
+    { configKey: 'logCleanup', jobName: 'LogCleanupJob', enabled: false, job: null },
   ];
+  const runOf = (overrides: Partial<JobRun>): JobRun => ({
+    runId: 'run-1',
+    jobName: 'RefreshTokenCleanupJob',
+    occurrenceAt: new Date('2026-01-01T11:00:00.000Z'),
+    attempt: 1,
+    cause: 'schedule',
+    requestedBy: null,
+    status: 'succeeded',
+    instance: { hostName: 'host', processId: 7 },
+    instanceId: 'instance-7',
+    startedAt: new Date('2026-01-01T11:00:00.000Z'),
+    leaseExpiresAt: new Date('2026-01-01T11:10:00.000Z'),
+    finishedAt: null,
+    durationMs: null,
+    error: null,
+    result: null,
+    progress: null,
+    traceId: null,
+    ...overrides,
+  });
   const overview: JobOverview = {
     name: 'RefreshTokenCleanupJob',
-    intervalMs: 3_600_000,
+    timing: hourly,
+    configuredTiming: hourly,
+    retry: { maxAttempts: 3, initialDelayMs: 1000, maxDelayMs: 10_000 },
     paused: true,
-    next: { jobName: 'RefreshTokenCleanupJob', occurrenceAt: new Date('2026-01-01T13:00:00.000Z'), runAt: new Date('2026-01-01T13:00:00.000Z'), attempt: 1 },
-    lastRun: {
-      runId: 'run-1',
+    next: {
+      jobName: 'RefreshTokenCleanupJob',
+      occurrenceAt: new Date('2026-01-01T13:00:00.000Z'),
+      runAt: new Date('2026-01-01T13:00:00.000Z'),
+      attempt: 1,
+      cause: 'retry',
+    },
+    lastRun: runOf({
       status: 'failed',
-      occurrenceAt: new Date('2026-01-01T11:00:00.000Z'),
       attempt: 2,
+      cause: 'retry',
       startedAt: new Date('2026-01-01T11:59:00.000Z'),
       finishedAt: new Date('2026-01-01T11:59:01.500Z'),
       durationMs: 1500,
-      error: 'boom',
-    },
+      error: { name: 'Error', message: 'boom' },
+    }),
+    running: [],
     lastExecutedAt: new Date('2026-01-01T11:00:00.000Z'),
   };
 
@@ -46,43 +80,50 @@ describe('jobs view', () => {
       jobName: 'LogCleanupJob',
       occurrenceAt: new Date('2025-12-31T00:00:00.000Z'),
       attempt: 1,
+      cause: 'schedule',
+      requestedBy: null,
       instance: { hostName: 'host', processId: 7 },
+      instanceId: 'instance-7',
       startedAt: new Date('2025-12-31T00:00:00.000Z'),
       leaseExpiresAt: new Date('2025-12-31T00:10:00.000Z'),
     });
     if (!claim.claimed) throw new Error('claim failed');
-    await ledger.finish(claim.run.runId, { status: 'succeeded', finishedAt: new Date('2025-12-31T00:00:02.000Z'), result: { deleted: 3 } });
+    await ledger.finish(claim.run.runId, {
+      status: 'succeeded',
+      finishedAt: new Date('2025-12-31T00:00:02.000Z'),
+      durationMs: 2000,
+      result: { deleted: 3 },
+    });
     const rows = await buildJobRows({ plans, overviews: [overview], ledger });
     expect(rows.map((row) => [row.job, row.enabled, row.paused, row.lastOutcome])).toEqual([
       ['LogCleanupJob', false, false, 'succeeded'],
       ['RefreshTokenCleanupJob', true, true, 'failed'],
     ]);
-    expect(rows[1]).toMatchObject({ nextRunAt: '2026-01-01T13:00:00.000Z', lastError: 'boom', lastAttempt: 2 });
+    expect(rows[1]).toMatchObject({
+      schedule: 'every hour after the last start',
+      intervalMs: 3_600_000,
+      nextRunAt: '2026-01-01T13:00:00.000Z',
+      nextCause: 'retry',
+      lastError: 'boom',
+      lastAttempt: 2,
+    });
     const table = formatJobsTable(rows, now).split('\n');
-    expect(table[0]).toMatch(/^JOB\s+ENABLED\s+INTERVAL\s+LAST RUN\s+OUTCOME\s+DURATION\s+NEXT RUN\s+PAUSED$/u);
+    expect(table[0]).toMatch(/^JOB\s+ENABLED\s+SCHEDULE\s+LAST RUN\s+OUTCOME\s+DURATION\s+NEXT RUN\s+PAUSED$/u);
     expect(table[1]).toMatch(/^LogCleanupJob\s+no\s+-\s+2025-12-31 00:00:00Z \(1d12h ago\)\s+succeeded\s+2s\s+-\s+no$/u);
-    expect(table[2]).toMatch(/^RefreshTokenCleanupJob\s+yes\s+1h\s+2026-01-01 11:59:00Z \(1m ago\)\s+failed \(attempt 2\)\s+2s\s+2026-01-01 13:00:00Z \(in 1h\)\s+yes$/u);
+    expect(table[2]).toMatch(
+      /^RefreshTokenCleanupJob\s+yes\s+every hour after the last start\s+2026-01-01 11:59:00Z \(1m ago\)\s+failed \(attempt 2\)\s+2s\s+2026-01-01 13:00:00Z \(in 1h\) retry\s+yes$/u,
+    );
   });
 
-  it('renders the history with results and errors', () => {
-    const base: Omit<JobRun, 'status' | 'error' | 'result' | 'runId'> = {
-      jobName: 'RefreshTokenCleanupJob',
-      occurrenceAt: new Date('2026-01-01T11:00:00.000Z'),
-      attempt: 1,
-      instance: { hostName: 'host', processId: 7 },
-      startedAt: new Date('2026-01-01T11:00:00.000Z'),
-      leaseExpiresAt: new Date('2026-01-01T11:10:00.000Z'),
-      finishedAt: null,
-      durationMs: null,
-    };
+  it('renders the history with causes, results and errors', () => {
     const text = formatHistoryTable([
-      { ...base, runId: 'a', status: 'succeeded', error: null, result: { deletedRefreshTokens: 4 }, durationMs: 12 },
-      { ...base, runId: 'b', status: 'failed', error: { name: 'Error', message: 'boom' }, result: null },
-      { ...base, runId: 'c', status: 'running', error: null, result: null },
+      runOf({ runId: 'a', status: 'succeeded', result: { deletedRefreshTokens: 4 }, durationMs: 12 }),
+      runOf({ runId: 'b', status: 'failed', error: { name: 'Error', message: 'boom' }, cause: 'rerun', requestedBy: 'cli:ops@host' }),
+      runOf({ runId: 'c', status: 'running' }),
     ]);
     const lines = text.split('\n');
-    expect(lines[1]).toMatch(/succeeded\s+12ms\s+host\/7\s+deletedRefreshTokens=4$/u);
-    expect(lines[2]).toMatch(/failed\s+-\s+host\/7\s+Error: boom$/u);
+    expect(lines[1]).toMatch(/schedule\s+succeeded\s+12ms\s+host\/7\s+deletedRefreshTokens=4$/u);
+    expect(lines[2]).toMatch(/rerun by cli:ops@host\s+failed\s+-\s+host\/7\s+Error: boom$/u);
     expect(lines[3]).toMatch(/running\s+-\s+host\/7\s+-$/u);
   });
 });

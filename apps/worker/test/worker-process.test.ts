@@ -85,8 +85,9 @@ describe('worker start', () => {
       SMTP_PORT: String(smtpSink.port),
       SMTP_FROM: 'worker@example.test',
       JOBS_EMAIL_QUEUE_PROCESSING_INTERVAL_SECONDS: '1',
-      JOBS_REFRESH_TOKEN_CLEANUP_INTERVAL_MS: '2000',
-      JOBS_LOG_CLEANUP_INTERVAL_MS: '2000',
+      JOBS_REFRESH_TOKEN_CLEANUP_SCHEDULE: '2000ms',
+      JOBS_LOG_CLEANUP_SCHEDULE: '2000ms',
+      METRICS_REFRESH_INTERVAL_MS: '500',
     });
     const ready = await worker.waitForLog((line) => line.msg === 'worker ready');
     expect(ready.http).toBe(`http://127.0.0.1:${worker.port}`);
@@ -140,10 +141,14 @@ describe('worker start', () => {
       'RefreshTokenCleanupJob',
     ]);
     const metricsResponse = await fetch(worker.url('/metrics'));
-    const metricsText = await metricsResponse.text();
     expect(metricsResponse.status).toBe(200);
-    expect(metricsText).toMatch(/job_runs_total\{[^}]*job_name="RefreshTokenCleanupJob"[^}]*job_outcome="succeeded"/u);
-    expect(metricsText).toMatch(/email_queue_depth\{[^}]*status="sent"[^}]*\} 1/u);
+    expect(await metricsResponse.text()).toMatch(/job_runs_total\{[^}]*job_name="RefreshTokenCleanupJob"[^}]*job_outcome="succeeded"/u);
+    // The queue gauge is read in the background (every 500 ms here), not by the scrape.
+    await waitUntil(
+      async () => (/email_queue_depth\{[^}]*email_status="sent"[^}]*\} 1/u.test(await (await fetch(worker.url('/metrics'))).text()) ? true : undefined),
+      10_000,
+      'the sent email in email_queue_depth',
+    );
     expect((await fetch(worker.url('/nope'))).status).toBe(404);
 
     // No secret in any log line.
@@ -162,7 +167,7 @@ describe('worker start', () => {
     const connection = await connect(databaseName);
     const environment = {
       ...baseEnvironment(databaseName),
-      JOBS_REFRESH_TOKEN_CLEANUP_INTERVAL_MS: '60000',
+      JOBS_REFRESH_TOKEN_CLEANUP_SCHEDULE: '60000ms',
       JOBS_IP_ANONYMIZATION_ENABLED: 'false',
       JOBS_LOG_CLEANUP_ENABLED: 'false',
     };
@@ -260,12 +265,23 @@ describe('operator CLI', () => {
     const list = await runCli(environment, ['jobs', 'list']);
     expect(list).toMatchObject({ code: 0, stderr: '' });
     const lines = list.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^JOB\s+ENABLED\s+INTERVAL\s+LAST RUN\s+OUTCOME\s+DURATION\s+NEXT RUN\s+PAUSED$/u);
-    expect(lines.find((line) => line.startsWith('RefreshTokenCleanupJob'))).toMatch(/yes\s+1d\s+.*succeeded.*no$/u);
+    expect(lines[0]).toMatch(/^JOB\s+ENABLED\s+SCHEDULE\s+LAST RUN\s+OUTCOME\s+DURATION\s+NEXT RUN\s+PAUSED$/u);
+    expect(lines.find((line) => line.startsWith('RefreshTokenCleanupJob'))).toMatch(/yes\s+every 24 hours after the last start\s+.*succeeded.*no$/u);
     expect(lines.find((line) => line.startsWith('IpAnonymizationJob'))).toMatch(/^IpAnonymizationJob\s+no\s/u);
 
-    const triggered = await runCli(environment, ['jobs', 'run', 'RefreshTokenCleanupJob']);
+    const listed = await runCli(environment, ['jobs', 'list', '--json']);
+    expect(listed).toMatchObject({ code: 0, stderr: '' });
+    expect((JSON.parse(listed.stdout) as JobRow[]).find((row) => row.job === 'RefreshTokenCleanupJob')).toMatchObject({
+      enabled: true,
+      lastOutcome: 'succeeded',
+      paused: false,
+    });
+
+    const triggered = await runCli(environment, ['jobs', 'run', 'RefreshTokenCleanupJob', '--json']);
     expect(triggered).toMatchObject({ code: 0, stderr: '' });
+    const scheduled = JSON.parse(triggered.stdout) as { job: string; action: string; cause: string; runAt: string };
+    expect(scheduled).toMatchObject({ job: 'RefreshTokenCleanupJob', action: 'run', cause: 'trigger' });
+    expect(Math.abs(new Date(scheduled.runAt).getTime() - Date.now())).toBeLessThan(10_000);
     await waitUntil(
       async () => ((await runs.countDocuments({ jobName: 'RefreshTokenCleanupJob', status: 'succeeded' })) === 2 ? true : undefined),
       20_000,
@@ -286,6 +302,7 @@ describe('operator CLI', () => {
     expect(unknown.stderr).toContain(
       'unknown job "NoSuchJob": known jobs are RefreshTokenCleanupJob, IpAnonymizationJob, EmailQueueProcessJob, LogCleanupJob',
     );
+    expect(unknown.stderr).toContain('Usage: worker jobs run [options] <job>');
     const disabled = await runCli(environment, ['jobs', 'pause', 'LogCleanupJob']);
     expect(disabled.code).toBe(3);
     expect(disabled.stderr).toContain('disabled by configuration');
@@ -313,8 +330,8 @@ describe('replicas', () => {
     const connection = await connect(databaseName);
     const environment = {
       ...baseEnvironment(databaseName),
-      JOBS_REFRESH_TOKEN_CLEANUP_INTERVAL_MS: '1000',
-      JOBS_LOG_CLEANUP_INTERVAL_MS: '1500',
+      JOBS_REFRESH_TOKEN_CLEANUP_SCHEDULE: '1000ms',
+      JOBS_LOG_CLEANUP_SCHEDULE: '1500ms',
       JOBS_IP_ANONYMIZATION_ENABLED: 'false',
     };
     const replicas = await Promise.all([launch(environment), launch(environment), launch(environment)]);

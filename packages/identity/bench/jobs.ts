@@ -1,7 +1,9 @@
-// `pnpm bench`: each identity job handler (in a child process) against one raw bulk write of the
-// same documents, on the same server, in the same run. Usage: node bench/jobs.ts [tokens|users]...
-// Sizes: BENCH_TOKEN_SIZES / BENCH_USER_SIZES=50000,200000 (due documents; as many others stay),
-// batch sizes for the sweep: BENCH_BATCH_SIZES=1000,5000,10000 at BENCH_SWEEP_SIZE (default: the largest size).
+// `pnpm bench`: each identity job handler (in a child process) against the raw statement that does
+// the same work at once (one deleteMany / updateMany), on the same server, in the same run.
+// Usage: node bench/jobs.ts [tokens|users]...
+// Sizes (due documents; as many non-due ones are seeded with them): BENCH_TOKEN_SIZES and
+// BENCH_USER_SIZES, default 30000,200000. BENCH_BATCH_SIZES=1000,5000,10000 adds a batch-size
+// sweep at the largest size (off by default).
 import { Types } from 'mongoose';
 import type { Connection } from 'mongoose';
 import {
@@ -13,6 +15,7 @@ import {
 } from '@app/identity';
 import {
   connect,
+  describeServer,
   format,
   insertInBatches,
   millisecondsPerDay,
@@ -34,14 +37,7 @@ interface JobBench {
   /** The settings' default batch size. */
   readonly defaultBatchSize: number;
   readonly rawLabel: string;
-  /** Due-document counts: [local FerretDB, MONGODB_URI server], overridable by the env variable. */
-  readonly sizes: {
-    readonly environment: string;
-    readonly local: number[];
-    readonly remote: number[];
-  };
-  /** Batch sizes of the sweep (BENCH_BATCH_SIZES overrides), run at the largest size. */
-  readonly sweep: { readonly local: number[]; readonly remote: number[] };
+  readonly sizesVariable: string;
   seed(connection: Connection, dueCount: number): Promise<void>;
   raw(connection: Connection): Promise<number>;
   remainingDue(connection: Connection): Promise<number>;
@@ -49,6 +45,9 @@ interface JobBench {
 
 const tokenCutoff = new Date(now.getTime() - 7 * millisecondsPerDay);
 const userCutoff = new Date(now.getTime() - 90 * millisecondsPerDay);
+/** Interleaved due and non-due documents: before the cutoff for even indexes, after it for odd ones. */
+const aroundCutoff = (cutoff: Date, index: number) =>
+  new Date(cutoff.getTime() + (index % 2 === 0 ? -1 : 1) * (1 + index) * 1000);
 
 const tokenBench: JobBench = {
   kind: 'refresh-token-cleanup',
@@ -56,15 +55,13 @@ const tokenBench: JobBench = {
   resultKey: 'deletedRefreshTokens',
   defaultBatchSize: parseRefreshTokenCleanupSettings({}).batchSize,
   rawLabel: 'deleteMany({ expiresAt: { $lt: cutoff } })',
-  sizes: { environment: 'BENCH_TOKEN_SIZES', local: [5000, 20_000], remote: [50_000, 200_000] },
-  sweep: { local: [1000, 5000, 10_000], remote: [1000, 5000, 10_000] },
-  // Expired and valid tokens interleaved, so a batch selection must skip valid ones.
+  sizesVariable: 'BENCH_TOKEN_SIZES',
   seed: (connection, dueCount) =>
     insertInBatches(connection, refreshTokenCollectionName, dueCount * 2, (index) => ({
       _id: new Types.ObjectId(),
       userId: new Types.ObjectId(),
       tokenHash: `token-${index}`,
-      expiresAt: new Date(tokenCutoff.getTime() + (index % 2 === 0 ? -1 : 1) * (1 + index) * 1000),
+      expiresAt: aroundCutoff(tokenCutoff, index),
       createdAt: now,
       createdByIp: '198.51.100.1',
       revokedAt: null,
@@ -89,9 +86,7 @@ const userBench: JobBench = {
   defaultBatchSize: parseIpAnonymizationSettings({}).batchSize,
   rawLabel:
     'updateMany({ lastLoginIp: { $ne: null }, lastLoginAt: { $lte: cutoff } }, { $set: { lastLoginIp: null } })',
-  // FerretDB/SQLite updates scan the table once per updated document: keep local sizes small.
-  sizes: { environment: 'BENCH_USER_SIZES', local: [250, 1000], remote: [50_000, 200_000] },
-  sweep: { local: [100, 250, 1000], remote: [1000, 5000, 10_000] },
+  sizesVariable: 'BENCH_USER_SIZES',
   seed: (connection, dueCount) =>
     insertInBatches(connection, userCollectionName, dueCount * 2, (index) => ({
       _id: new Types.ObjectId(),
@@ -101,7 +96,7 @@ const userBench: JobBench = {
         '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA',
       roles: ['User'],
       isActive: true,
-      lastLoginAt: new Date(userCutoff.getTime() + (index % 2 === 0 ? -1 : 1) * (1 + index) * 1000),
+      lastLoginAt: aroundCutoff(userCutoff, index),
       lastLoginIp: `10.${(index >> 16) & 255}.${(index >> 8) & 255}.${index & 255}`,
       createdAt: now,
       updatedAt: now,
@@ -136,15 +131,14 @@ async function freshDatabase(
   return { connection, name };
 }
 
-async function measureRaw(
-  uri: string,
-  bench: JobBench,
-  dueCount: number,
-): Promise<{ elapsedMs: number; changed: number } | { error: string }> {
+type RawResult = { readonly elapsedMs: number } | { readonly error: string };
+
+async function measureRaw(uri: string, bench: JobBench, dueCount: number): Promise<RawResult> {
   const { connection } = await freshDatabase(uri, bench, dueCount);
   try {
     const { result, elapsedMs } = await timed(() => bench.raw(connection));
-    return { elapsedMs, changed: result };
+    if (result !== dueCount) throw new Error(`${bench.title} raw: changed ${result} of ${dueCount}`);
+    return { elapsedMs };
   } catch (error) {
     return { error: error instanceof Error ? error.message.replace(/^.*\] /u, '') : String(error) };
   } finally {
@@ -161,19 +155,11 @@ async function measureHandler(
 ): Promise<ChildRunReport> {
   const { connection, name } = await freshDatabase(uri, bench, dueCount);
   try {
-    const report = await runJobInChild({
-      uri,
-      databaseName: name,
-      job: bench.kind,
-      batchSize,
-      now,
-    });
+    const report = await runJobInChild({ uri, databaseName: name, job: bench.kind, batchSize, now });
     const changed = report.result[bench.resultKey];
     const remaining = await bench.remainingDue(connection);
     if (changed !== dueCount || remaining !== 0) {
-      throw new Error(
-        `${bench.title}: changed ${String(changed)} of ${dueCount}, ${remaining} still due`,
-      );
+      throw new Error(`${bench.title}: changed ${String(changed)} of ${dueCount}, ${remaining} still due`);
     }
     return report;
   } finally {
@@ -182,33 +168,81 @@ async function measureHandler(
   }
 }
 
-async function runBench(uri: string, local: boolean, bench: JobBench): Promise<void> {
-  const sizes = sizesFromEnvironment(
-    bench.sizes.environment,
-    local ? bench.sizes.local : bench.sizes.remote,
-  );
-  const batchSizes = sizesFromEnvironment(
-    'BENCH_BATCH_SIZES',
-    local ? bench.sweep.local : bench.sweep.remote,
+interface SizeResult {
+  readonly dueCount: number;
+  readonly raw: RawResult;
+  readonly handler: ChildRunReport;
+}
+
+const microsecondsPerDocument = (elapsedMs: number, documents: number) => (elapsedMs * 1000) / documents;
+
+function verdict(bench: JobBench, results: readonly SizeResult[]): string[] {
+  const lines: string[] = [];
+  const largest = results.at(-1);
+  const smallest = results[0];
+  if (largest === undefined || smallest === undefined) return lines;
+  if ('elapsedMs' in largest.raw) {
+    const ratio = largest.raw.elapsedMs / largest.handler.elapsedMs;
+    lines.push(
+      `throughput at ${largest.dueCount} due: ${format(ratio)}x of the raw statement (target >= 0.80x): ${ratio >= 0.8 ? 'met' : 'MISSED'}`,
+    );
+  } else {
+    const comparable = results.find((result) => 'elapsedMs' in result.raw);
+    if (comparable !== undefined && 'elapsedMs' in comparable.raw) {
+      const ratio = comparable.raw.elapsedMs / comparable.handler.elapsedMs;
+      lines.push(
+        `raw statement failed at ${largest.dueCount}; at ${comparable.dueCount}: ${format(ratio)}x of raw (target >= 0.80x): ${ratio >= 0.8 ? 'met' : 'MISSED'}`,
+      );
+    }
+  }
+  if (largest !== smallest) {
+    const growth =
+      microsecondsPerDocument(largest.handler.elapsedMs, largest.dueCount) /
+      microsecondsPerDocument(smallest.handler.elapsedMs, smallest.dueCount);
+    const rawGrowth =
+      'elapsedMs' in largest.raw && 'elapsedMs' in smallest.raw
+        ? ` (raw statement: x${format(
+            microsecondsPerDocument(largest.raw.elapsedMs, largest.dueCount) /
+              microsecondsPerDocument(smallest.raw.elapsedMs, smallest.dueCount),
+          )})`
+        : '';
+    lines.push(
+      `handler time per document ${smallest.dueCount} -> ${largest.dueCount}: x${format(growth)}${rawGrowth} (target <= 1.25): ${growth <= 1.25 ? 'met' : 'MISSED'}`,
+    );
+    lines.push(
+      `handler peak RSS ${smallest.dueCount} -> ${largest.dueCount}: ${smallest.handler.peakRssMb} -> ${largest.handler.peakRssMb} MB ` +
+        `(target < 256 MB and flat): ${largest.handler.peakRssMb < 256 ? 'under 256 MB' : 'OVER 256 MB'}`,
+    );
+  }
+  return lines;
+}
+
+async function runBench(uri: string, bench: JobBench): Promise<void> {
+  const sizes = sizesFromEnvironment(bench.sizesVariable, [30_000, 200_000]);
+  console.log(
+    `\n## ${bench.title}: handler (batchSize ${bench.defaultBatchSize}, child process) vs raw ${bench.rawLabel}`,
   );
   console.log(
-    `\n## ${bench.title}: handler (default batchSize ${bench.defaultBatchSize}, child process) vs raw ${bench.rawLabel}`,
+    'due / total docs | raw ms | handler ms | throughput ratio (raw ms / handler ms) | handler µs per doc | handler RSS before -> peak MB (maxRSS) | heapUsed peak / after GC MB',
   );
-  console.log(
-    'due docs | total docs | raw ms | handler ms | throughput ratio (raw ms / handler ms) | handler RSS before -> peak MB (maxRSS) | heapUsed peak / after GC MB',
-  );
+  const results: SizeResult[] = [];
   for (const dueCount of sizes) {
     const raw = await measureRaw(uri, bench, dueCount);
     const handler = await measureHandler(uri, bench, dueCount, bench.defaultBatchSize);
+    results.push({ dueCount, raw, handler });
     const rawText = 'error' in raw ? `FAILED (${raw.error})` : format(raw.elapsedMs, 0);
     const ratio = 'error' in raw ? 'n/a' : `${format(raw.elapsedMs / handler.elapsedMs)}x`;
     console.log(
-      `${dueCount} | ${dueCount * 2} | ${rawText} | ${format(handler.elapsedMs, 0)} | ${ratio} | ` +
+      `${dueCount} / ${dueCount * 2} | ${rawText} | ${format(handler.elapsedMs, 0)} | ${ratio} | ` +
+        `${format(microsecondsPerDocument(handler.elapsedMs, dueCount), 1)} | ` +
         `${handler.rssBeforeMb} -> ${handler.peakRssMb} (${handler.maxRssMb}) | ` +
         `${handler.peakHeapUsedMb} / ${handler.heapUsedAfterGcMb}`,
     );
   }
-  const sweepSize = Number(process.env.BENCH_SWEEP_SIZE ?? Math.max(...sizes));
+  for (const line of verdict(bench, results)) console.log(`- ${line}`);
+  const batchSizes = sizesFromEnvironment('BENCH_BATCH_SIZES', []);
+  if (batchSizes.length === 0) return;
+  const sweepSize = Math.max(...sizes);
   console.log(`\nbatch size sweep at ${sweepSize} due of ${sweepSize * 2}:`);
   console.log('batchSize | handler ms | peak RSS MB');
   for (const batchSize of batchSizes) {
@@ -225,10 +259,8 @@ const benches = [tokenBench, userBench].filter(
 );
 const server = await startBenchServer();
 try {
-  // On local FerretDB (SQLite) every operation scans the collection (see README): the brief's
-  // 200k/400k would take hours there, so the local default sizes are smaller.
-  console.log(`server: ${server.label}; node ${process.version}`);
-  for (const bench of benches) await runBench(server.uri, server.local, bench);
+  console.log(`server: ${server.label} (${await describeServer(server.uri)}); node ${process.version}`);
+  for (const bench of benches) await runBench(server.uri, bench);
 } finally {
   await server.stop();
 }

@@ -31,6 +31,7 @@ const context: JobContext = {
   runId: 'bench',
   occurrenceAt: now,
   attempt: 1,
+  cause: 'schedule',
   clock: { now: () => now },
   logger: silentJobLogger,
   signal: new AbortController().signal,

@@ -30,13 +30,25 @@ export async function startBenchServer(): Promise<BenchServer> {
   const server = await startLocalMongo({ dataDirectory, reuseRunning: false });
   return {
     uri: server.uri,
-    label: `local FerretDB v1.24.2 (SQLite) ${server.uri}`,
+    label: `local FerretDB (SQLite) ${server.uri}`,
     local: true,
     stop: async () => {
       await server.stop();
       rmSync(dataDirectory, { recursive: true, force: true });
     },
   };
+}
+
+/** The server's own description: version, and FerretDB's version and build when it is FerretDB. */
+export async function describeServer(uri: string): Promise<string> {
+  const connection = await connect(uri, 'admin');
+  try {
+    const info = await connection.db!.admin().command({ buildInfo: 1 });
+    const ferretdb = typeof info.ferretdbVersion === 'string' ? `, FerretDB ${info.ferretdbVersion}` : '';
+    return `version ${String(info.version)}${ferretdb}`;
+  } finally {
+    await connection.close();
+  }
 }
 
 export async function connect(uri: string, databaseName: string): Promise<Connection> {

@@ -12,10 +12,11 @@ const positiveInteger = (maximum: number) =>
     .max(maximum, { error: `must be <= ${maximum}` });
 
 /**
- * FerretDB v1 (SQLite) deletes the matches of one command with a single `DELETE ... IN (?, ...)`,
- * which fails beyond SQLite's 32766 bound variables: batches stay below that.
+ * A batch is one `_id` list held by the process and sent as one `$in`: 100,000 ObjectIds are
+ * about 2.2 MB of command, far below MongoDB's 16 MB limit, and already more than one statement
+ * should hold (each batch is one bounded pair of statements; larger batches gain nothing).
  */
-const maximumBatchSize = 30_000;
+const maximumBatchSize = 100_000;
 
 const enabledFlag = z.boolean({ error: 'must be true or false' }).default(true);
 
@@ -23,15 +24,15 @@ const enabledFlag = z.boolean({ error: 'must be true or false' }).default(true);
 export const refreshTokenCleanupSettingsSchema = z
   .object({
     enabled: enabledFlag,
-    /** Interval between runs. */
-    intervalHours: positiveInteger(24 * 366).default(24),
+    /**
+     * The seed's interval setting, an alias of the worker's `schedule` key (setting both is an
+     * error). No default: the default schedule is the job module's (`24h`).
+     */
+    intervalHours: positiveInteger(24 * 366).optional(),
     /** A token is deleted when it expired MORE than this many days ago. */
     retentionDays: positiveInteger(36_600).default(7),
-    /**
-     * Tokens deleted per round trip (memory per batch is one `_id` per token). 5000: on FerretDB
-     * every batch costs a collection scan, and 5000 ran 2.1x faster than 1000 (README, Benchmarks).
-     */
-    batchSize: positiveInteger(maximumBatchSize).default(5000),
+    /** Tokens deleted per statement (the process holds one `_id` per token of a batch). */
+    batchSize: positiveInteger(maximumBatchSize).default(1000),
   })
   .strict();
 
@@ -39,11 +40,14 @@ export const refreshTokenCleanupSettingsSchema = z
 export const ipAnonymizationSettingsSchema = z
   .object({
     enabled: enabledFlag,
-    /** Interval between runs. */
-    intervalDays: positiveInteger(366).default(7),
+    /**
+     * The seed's interval setting, an alias of the worker's `schedule` key (setting both is an
+     * error). No default: the default schedule is the job module's (`7d`).
+     */
+    intervalDays: positiveInteger(366).optional(),
     /** An IP is cleared when the last login is AT LEAST this many days old (GDPR). */
     retentionDays: positiveInteger(36_600).default(90),
-    /** Users updated per round trip. */
+    /** Users examined per statement (one page of the `lastLoginAt` index walk). */
     batchSize: positiveInteger(maximumBatchSize).default(1000),
   })
   .strict();

@@ -12,7 +12,8 @@ import {
   type AdminSeederSettingsInput,
   type UserModel,
 } from '../src/index.js';
-import { openTestConnection, RecordingLogger } from './support.js';
+import { RecordingLogger } from '@app/shared-jobs/testing';
+import { openTestConnection } from './support.js';
 
 const password = 'Corr3ct-Horse-Battery-Staple!';
 

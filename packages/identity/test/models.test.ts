@@ -41,7 +41,7 @@ describe('identity models', () => {
     expect(indexSummary(userIndexes)).toEqual([
       { name: '_id_', key: { _id: 1 }, unique: false },
       { name: 'email_unique', key: { email: 1 }, unique: true },
-      { name: 'lastLoginAt', key: { lastLoginAt: 1 }, unique: false },
+      { name: 'lastLoginAt_id', key: { lastLoginAt: 1, _id: 1 }, unique: false },
     ]);
     expect(indexSummary(tokenIndexes)).toEqual([
       { name: '_id_', key: { _id: 1 }, unique: false },
@@ -52,6 +52,17 @@ describe('identity models', () => {
     for (const index of [...userIndexes, ...tokenIndexes]) {
       expect(index).not.toHaveProperty('expireAfterSeconds');
     }
+  });
+
+  it('ensureIdentityIndexes drops the lastLoginAt index of earlier releases', async () => {
+    const users = connection.db!.collection(userCollectionName);
+    await users.createIndex({ lastLoginAt: 1 }, { name: 'lastLoginAt' });
+    await ensureIdentityIndexes(connection);
+    expect((await users.indexes()).map((index) => index.name).sort()).toEqual([
+      '_id_',
+      'email_unique',
+      'lastLoginAt_id',
+    ]);
   });
 
   it('stores emails lower-cased and trimmed, and the unique index refuses a second user with that email', async () => {

@@ -1,4 +1,4 @@
-import { FakeClock } from '@app/shared-jobs/testing';
+import { createJobModuleContext, createTestJobContext, FakeClock } from '@app/shared-jobs/testing';
 import { Types, type Connection } from 'mongoose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -6,10 +6,12 @@ import {
   ensureIdentityIndexes,
   getRefreshTokenModel,
   parseRefreshTokenCleanupSettings,
+  refreshTokenCleanupJobModule,
   refreshTokenCleanupJobName,
+  refreshTokenCleanupSettingsSchema,
   type RefreshTokenModel,
 } from '../src/index.js';
-import { createTestJobContext, millisecondsPerDay, openTestConnection } from './support.js';
+import { millisecondsPerDay, openTestConnection, recordCommands } from './support.js';
 
 const now = new Date('2026-03-10T12:00:00.000Z');
 const retentionDays = 7;
@@ -70,11 +72,50 @@ beforeEach(async () => {
 });
 
 describe('createRefreshTokenCleanupJob', () => {
-  it('is named RefreshTokenCleanupJob and runs every intervalHours', () => {
-    const cleanup = job({ intervalHours: 6 });
+  it('is a module: named, keyed, 24h by default with 3 run attempts from 1 to 15 minutes apart', () => {
+    const module = refreshTokenCleanupJobModule;
+    expect(module).toMatchObject({
+      jobName: 'RefreshTokenCleanupJob',
+      configKey: 'refreshTokenCleanup',
+      environmentPrefix: 'JOBS_REFRESH_TOKEN_CLEANUP_',
+      defaults: {
+        schedule: '24h',
+        misfire: 'once',
+        retry: { maxAttempts: 3, initialDelayMs: 60_000, maxDelayMs: 900_000 },
+      },
+      intervalAliases: [{ settingsKey: 'intervalHours', unitMs: 3_600_000 }],
+    });
+    expect(module.settingsSchema).toBe(refreshTokenCleanupSettingsSchema);
+    const cleanup = module.create(
+      createJobModuleContext(module, {
+        settings: parseRefreshTokenCleanupSettings({}),
+        services: { connection },
+      }),
+    );
     expect(cleanup.name).toBe(refreshTokenCleanupJobName);
-    expect(cleanup.name).toBe('RefreshTokenCleanupJob');
-    expect(cleanup.intervalMs).toBe(6 * 60 * 60 * 1000);
+    expect(cleanup.schedule).toEqual({ kind: 'interval', everyMs: 24 * 60 * 60 * 1000 });
+    expect(cleanup.misfire).toEqual({ kind: 'once' });
+    expect(cleanup.retry).toEqual(module.defaults.retry);
+    expect(cleanup.stallTimeoutMs).toBe(10 * 60_000);
+  });
+
+  it('runs on the timing and run retries the worker resolved, not on its settings', () => {
+    const timing = {
+      schedule: { kind: 'cron', expression: '0 3 * * *', timeZone: 'Europe/Berlin' },
+      misfire: { kind: 'skip' },
+    } as const;
+    const retry = { maxAttempts: 5, initialDelayMs: 1000, maxDelayMs: 2000 };
+    const cleanup = refreshTokenCleanupJobModule.create(
+      createJobModuleContext(refreshTokenCleanupJobModule, {
+        settings: parseRefreshTokenCleanupSettings({ intervalHours: 6 }),
+        services: { connection },
+        timing,
+        retry,
+      }),
+    );
+    expect(cleanup.schedule).toBe(timing.schedule);
+    expect(cleanup.misfire).toBe(timing.misfire);
+    expect(cleanup.retry).toBe(retry);
   });
 
   it('deletes tokens that expired more than retentionDays ago, to the millisecond, and keeps the rest', async () => {
@@ -92,7 +133,7 @@ describe('createRefreshTokenCleanupJob', () => {
 
     const result = await job().run(context);
 
-    expect(result).toEqual({ deletedRefreshTokens: 2, skippedRefreshTokens: 0 });
+    expect(result).toEqual({ deletedRefreshTokens: 2 });
     expect(await remainingIds()).toEqual(kept.map(String).sort());
     expect(await refreshTokens.exists({ _id: justPastCutoff })).toBeNull();
     expect(await refreshTokens.exists({ _id: longExpired })).toBeNull();
@@ -112,7 +153,7 @@ describe('createRefreshTokenCleanupJob', () => {
     expect(await refreshTokens.exists({ _id: token })).toBeNull();
   });
 
-  it('leaves bad documents alone, counts them, and still deletes the good ones', async () => {
+  it('leaves tokens whose expiresAt is not a date alone, and still deletes the good ones', async () => {
     const bad = await insertTokens([
       tokenDocument(undefined), // no expiresAt at all
       tokenDocument(null),
@@ -125,16 +166,10 @@ describe('createRefreshTokenCleanupJob', () => {
 
     const result = await job().run(context);
 
-    expect(result).toEqual({ deletedRefreshTokens: 1, skippedRefreshTokens: 4 });
+    expect(result).toEqual({ deletedRefreshTokens: 1 });
     expect(await remainingIds()).toEqual([...bad, ...valid].map(String).sort());
     expect(await refreshTokens.exists({ _id: good[0] })).toBeNull();
-    expect(context.logger.lines.filter((line) => line.level === 'warn')).toEqual([
-      {
-        level: 'warn',
-        message: 'refresh tokens without a valid expiresAt were left alone',
-        fields: { skippedRefreshTokens: 4 },
-      },
-    ]);
+    expect(context.logger.messages('warn')).toEqual([]);
   });
 
   it('is idempotent: a second run deletes nothing more', async () => {
@@ -143,15 +178,9 @@ describe('createRefreshTokenCleanupJob', () => {
       tokenDocument(new Date(now.getTime() + millisecondsPerDay)),
     ]);
     const clock = new FakeClock(now);
-    expect(await job().run(createTestJobContext(clock))).toEqual({
-      deletedRefreshTokens: 1,
-      skippedRefreshTokens: 0,
-    });
+    expect(await job().run(createTestJobContext(clock))).toEqual({ deletedRefreshTokens: 1 });
     const afterFirstRun = await remainingIds();
-    expect(await job().run(createTestJobContext(clock))).toEqual({
-      deletedRefreshTokens: 0,
-      skippedRefreshTokens: 0,
-    });
+    expect(await job().run(createTestJobContext(clock))).toEqual({ deletedRefreshTokens: 0 });
     expect(await remainingIds()).toEqual(afterFirstRun);
     expect(afterFirstRun).toHaveLength(1);
   });
@@ -166,11 +195,22 @@ describe('createRefreshTokenCleanupJob', () => {
     );
     const context = createTestJobContext(new FakeClock(now));
 
+    const commands = recordCommands(connection);
+
     const result = await job({ batchSize: 5 }).run(context);
+    commands.stop();
 
     expect(result.deletedRefreshTokens).toBe(23);
     expect(context.progress.map((entry) => entry.completed)).toEqual([5, 10, 15, 20, 23]);
     expect(await remainingIds()).toEqual(kept.map(String).sort());
+    // Bounded statements: every selection asks for at most 5 ids, every delete names at most 5.
+    expect(commands.of('find', 'refresh_tokens').map((command) => command.limit)).toEqual([5, 5, 5, 5, 5]);
+    const deletes = commands.of('delete', 'refresh_tokens');
+    expect(deletes).toHaveLength(5);
+    for (const command of deletes) {
+      const [statement] = command.deletes as { q: { _id: { $in: unknown[] } }; limit: number }[];
+      expect(statement?.q._id.$in.length).toBeLessThanOrEqual(5);
+    }
   });
 
   it('does one more round when the last batch is exactly full, and stops on an empty selection', async () => {
@@ -182,18 +222,24 @@ describe('createRefreshTokenCleanupJob', () => {
   });
 
   it('stops between batches when the run is aborted, leaving the rest for the next run', async () => {
-    await insertTokens(Array.from({ length: 12 }, () => tokenDocument(new Date('2021-01-01'))));
-    const context = createTestJobContext(new FakeClock(now), (progress, abortController) => {
-      if (progress.completed === 4) abortController.abort(new Error('worker draining'));
+    await insertTokens(
+      Array.from({ length: 12 }, (_, index) => tokenDocument(new Date(Date.UTC(2020, 11, 20 + index)))),
+    );
+    const context = createTestJobContext(new FakeClock(now), {
+      onProgress: (progress, runContext) => {
+        if (progress.completed === 4) runContext.abortController.abort(new Error('worker draining'));
+      },
     });
 
     await expect(job({ batchSize: 4 }).run(context)).rejects.toThrow('worker draining');
 
+    // Oldest first: the 8 tokens that expired last are the ones left.
     expect(await refreshTokens.countDocuments({})).toBe(8);
+    expect(await refreshTokens.countDocuments({ expiresAt: { $gte: new Date(Date.UTC(2020, 11, 24)) } })).toBe(8);
     expect(context.logger.lines).toContainEqual({
       level: 'warn',
       message: 'stopped before finishing: deleted expired refresh tokens',
-      fields: { processed: 4, batches: 1 },
+      fields: { changed: 4, examined: 4, batches: 1 },
     });
     const nextRun = await job({ batchSize: 4 }).run(createTestJobContext(new FakeClock(now)));
     expect(nextRun.deletedRefreshTokens).toBe(8);

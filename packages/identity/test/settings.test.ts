@@ -21,12 +21,14 @@ function captureError(action: () => unknown): SettingsValidationError {
 
 describe('refreshTokenCleanup settings', () => {
   it('fills the documented defaults for missing keys and for no section at all', () => {
-    const expected = { enabled: true, intervalHours: 24, retentionDays: 7, batchSize: 5000 };
+    // No interval: the schedule's default is the job module's (the worker resolves the alias).
+    const expected = { enabled: true, retentionDays: 7, batchSize: 1000 };
     expect(parseRefreshTokenCleanupSettings({})).toEqual(expected);
     expect(parseRefreshTokenCleanupSettings(undefined)).toEqual(expected);
-    expect(parseRefreshTokenCleanupSettings({ retentionDays: 30 })).toEqual({
+    expect(parseRefreshTokenCleanupSettings({ retentionDays: 30, intervalHours: 6 })).toEqual({
       ...expected,
       retentionDays: 30,
+      intervalHours: 6,
     });
   });
 
@@ -58,9 +60,10 @@ describe('refreshTokenCleanup settings', () => {
   });
 
   it('rejects values above the maximum and uses the given key prefix', () => {
-    expect(() => parseRefreshTokenCleanupSettings({ batchSize: 40_000 }, 'jobs.tokens')).toThrow(
-      'jobs.tokens.batchSize: must be <= 30000',
+    expect(() => parseRefreshTokenCleanupSettings({ batchSize: 100_001 }, 'jobs.tokens')).toThrow(
+      'jobs.tokens.batchSize: must be <= 100000',
     );
+    expect(parseRefreshTokenCleanupSettings({ batchSize: 100_000 }).batchSize).toBe(100_000);
   });
 
   it('exports the schema for embedding in a bigger config schema', () => {
@@ -72,10 +75,10 @@ describe('ipAnonymization settings', () => {
   it('fills the documented defaults', () => {
     expect(parseIpAnonymizationSettings({})).toEqual({
       enabled: true,
-      intervalDays: 7,
       retentionDays: 90,
       batchSize: 1000,
     });
+    expect(parseIpAnonymizationSettings({ intervalDays: 3 }).intervalDays).toBe(3);
   });
 
   it('names the key and the reason of a bad value', () => {

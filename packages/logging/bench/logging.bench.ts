@@ -1,13 +1,14 @@
 /**
- * Benchmarks of @app/logging on the local FerretDB server. Each figure is a ratio against
- * a baseline measured in the same run on the same server:
+ * Benchmarks of @app/logging on the test server (the local build, or MONGODB_URI). Each figure
+ * is a ratio against a baseline measured in the same run on the same server:
  *  1. ledger: claim + finish of one run vs. a bare driver insertOne + updateOne;
- *  2. log cleanup: batched deletion (batchSize 1000 and 10 000) vs. one unbounded deleteMany;
- *  3. cleanup memory: peak heap growth for 20 000 vs 5 000 entries (both should stay at
- *     noise level, about a MiB: client memory does not depend on the number of entries).
+ *  2. log cleanup: batched deletion (batchSize 1000 and 10 000) of BENCH_LOG_ENTRIES (30 000)
+ *     entries vs. one unbounded deleteMany of the same entries;
+ *  3. cleanup memory: peak heap growth for BENCH_LOG_ENTRIES vs 5 000 entries (both should stay
+ *     at noise level: client memory does not depend on the number of entries).
  */
 import { testDatabaseName, testMongoUri } from '@app/mongo-local/testing';
-import { FakeClock } from '@app/shared-jobs/testing';
+import { createTestJobContext, FakeClock } from '@app/shared-jobs/testing';
 import mongoose, { type Connection } from 'mongoose';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -19,7 +20,6 @@ import {
   MongooseJobRunLedger,
   parseLogCleanupSettings,
 } from '../src/index.js';
-import { createTestJobContext } from '../test/support/job-context.js';
 
 // A full GC before each heap sample, so the figure is memory still referenced, not garbage.
 setFlagsFromString('--expose_gc');
@@ -28,6 +28,7 @@ const collectGarbage = runInNewContext('gc') as () => void;
 const dayMs = 24 * 60 * 60 * 1000;
 const now = new Date('2026-03-01T12:00:00.000Z');
 const oldTimestamp = new Date(now.getTime() - 40 * dayMs);
+const entryCount = Number(process.env.BENCH_LOG_ENTRIES ?? 30_000);
 let connection: Connection;
 
 beforeAll(async () => {
@@ -90,18 +91,20 @@ it('ledger: claim + finish per run vs. bare driver insert + update', async () =>
     });
     ledgerMs += await timed(async () => {
       const claim = await ledger.claim({
-        jobName: 'bench', occurrenceAt: new Date(index), attempt: 1, instance,
-        startedAt: new Date(index), leaseExpiresAt: new Date(index + 60_000),
+        jobName: 'bench', occurrenceAt: new Date(index), attempt: 1, cause: 'schedule', requestedBy: null,
+        instance, instanceId: 'bench', startedAt: new Date(index), leaseExpiresAt: new Date(index + 60_000),
       });
       if (!claim.claimed) throw new Error('expected a claim');
-      expect(await ledger.finish(claim.run.runId, { status: 'succeeded', finishedAt: new Date(index + 5) })).toBe(true);
+      expect(
+        await ledger.finish(claim.run.runId, { status: 'succeeded', finishedAt: new Date(index + 5), durationMs: 5 }),
+      ).toBe(true);
     });
   }
   report('ledger claim+finish per run', ledgerMs / runs, baselineMs / runs, 'ms');
 });
 
 it('log cleanup: batched deletion vs. one unbounded deleteMany', async () => {
-  const entries = 20_000;
+  const entries = entryCount;
   const model = getLogEntryModel(connection);
   await insertOldEntries(entries);
   const cutoff = new Date(now.getTime() - 30 * dayMs);
@@ -130,14 +133,16 @@ it('log cleanup memory: peak heap growth does not scale with the number of entri
     collectGarbage();
     const startHeap = process.memoryUsage().heapUsed;
     let peak = 0;
-    const context = createTestJobContext(new FakeClock(now), () => {
-      collectGarbage();
-      peak = Math.max(peak, process.memoryUsage().heapUsed - startHeap);
+    const context = createTestJobContext(new FakeClock(now), {
+      onProgress: () => {
+        collectGarbage();
+        peak = Math.max(peak, process.memoryUsage().heapUsed - startHeap);
+      },
     });
     expect((await job.run(context)).deletedLogEntries).toBe(entries);
     return Math.max(peak, 1024);
   };
   const small = await peakGrowth(5000);
-  const large = await peakGrowth(20_000);
-  report('cleanup peak heap growth, 20000 vs 5000 entries', large / 1024 / 1024, small / 1024 / 1024, 'MiB');
+  const large = await peakGrowth(entryCount);
+  report(`cleanup peak heap growth, ${entryCount} vs 5000 entries`, large / 1024 / 1024, small / 1024 / 1024, 'MiB');
 });

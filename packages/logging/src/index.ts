@@ -1,3 +1,4 @@
+export { MongooseInstanceRegistry } from './repositories/mongoose-instance-registry.js';
 export { MongooseJobRunLedger } from './repositories/mongoose-job-run-ledger.js';
 export { MongooseRecurringJobRepository } from './repositories/mongoose-recurring-job-repository.js';
 export {
@@ -12,10 +13,22 @@ export {
   type RecurringJobExecutionDocument,
 } from './models/recurring-job-execution-model.js';
 export {
-  getJobRunFinishModel,
-  jobRunFinishesCollection,
-  type JobRunFinishDocument,
-} from './models/job-run-finish-model.js';
+  getWorkerInstanceModel,
+  workerInstancesCollection,
+  type WorkerInstanceDocument,
+} from './models/worker-instance-model.js';
+export {
+  getOperatorAuditModel,
+  operatorAuditCollection,
+  type OperatorAuditActor,
+  type OperatorAuditDocument,
+} from './models/operator-audit-model.js';
+export {
+  MongooseOperatorAuditTrail,
+  type OperatorAuditInput,
+  type OperatorAuditPosition,
+  type OperatorAuditRecord,
+} from './repositories/mongoose-operator-audit-trail.js';
 export type { InstanceDocument } from './models/instance-schema.js';
 export {
   ensureLogEntryIndexes,
@@ -28,11 +41,14 @@ export {
 } from './models/log-entry-model.js';
 export {
   createLogCleanupJob,
+  logCleanupDefaults,
+  logCleanupJobModule,
   logCleanupJobName,
   type LogCleanupJobOptions,
+  type LogCleanupJobServices,
   type LogCleanupResult,
 } from './jobs/log-cleanup-job.js';
-export { pruneJobRunHistory } from './jobs/prune-job-run-history.js';
+export { pruneJobRunHistory, pruneWorkerInstances } from './jobs/prune-job-run-history.js';
 export {
   findLogFilePatternError,
   LogCleanupSettingsError,

@@ -29,8 +29,11 @@ export function findLogFilePatternError(pattern: string): string | null {
 export const logCleanupSettingsSchema = z
   .object({
     enabled: z.boolean({ error: 'must be true or false' }).default(true),
-    /** Interval between runs. */
-    intervalHours: positiveInteger(24 * 366).default(24),
+    /**
+     * The seed's interval setting, an alias of the worker's `schedule` key (setting both is an
+     * error). No default: the default schedule is the job module's (`24h`).
+     */
+    intervalHours: positiveInteger(24 * 366).optional(),
     /**
      * Log entries (by `timestamp`) and log files (by last write time) strictly older than
      * `now - retentionDays` are deleted; one exactly at the cutoff stays.
@@ -55,10 +58,20 @@ export const logCleanupSettingsSchema = z
         if (problem !== null) context.addIssue({ code: 'custom', message: problem });
       })
       .default('*.log'),
-    /** Log entries deleted per round trip (client memory per batch: one `_id` per entry). */
+    /**
+     * Documents (log entries, job runs, worker instances) deleted per statement; the process
+     * holds one `_id` per document of a batch.
+     */
     batchSize: positiveInteger(100_000).default(1000),
     /** Finished job runs (`job_runs`) whose finish is older than this many days are pruned. */
     jobHistoryRetentionDays: positiveInteger(36_600).default(90),
+    /**
+     * Worker instance records (`worker_instances`) whose last heartbeat is older than this many
+     * days are pruned: a week keeps last week's stopped and crashed workers visible to operators.
+     */
+    workerInstanceRetentionDays: positiveInteger(36_600).default(7),
+    /** Operator audit records (`operator_audit`) older than this many days are pruned. */
+    auditRetentionDays: positiveInteger(36_600).default(90),
   })
   .strict();
 

@@ -1,6 +1,6 @@
 import { testDatabaseName, testMongoUri } from '@app/mongo-local/testing';
-import type { JobRunLedger } from '@app/shared-jobs';
-import { FakeClock } from '@app/shared-jobs/testing';
+import type { ClaimRunInput, JobRunLedger } from '@app/shared-jobs';
+import { createJobModuleContext, createTestJobContext, FakeClock } from '@app/shared-jobs/testing';
 import { lstat, lutimes, mkdir, mkdtemp, readFile, readdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,14 +9,20 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import {
   createLogCleanupJob,
   ensureLogEntryIndexes,
+  getJobRunModel,
   getLogEntryModel,
+  getWorkerInstanceModel,
+  logCleanupJobModule,
+  logCleanupSettingsSchema,
+  MongooseInstanceRegistry,
   MongooseJobRunLedger,
   parseLogCleanupSettings,
   pruneJobRunHistory,
+  pruneWorkerInstances,
+  type JobRunDocument,
   type LogCleanupSettingsInput,
 } from '../src/index.js';
 import { deleteLogFilesBefore } from '../src/jobs/delete-log-files.js';
-import { createTestJobContext } from './support/job-context.js';
 
 const dayMs = 24 * 60 * 60 * 1000;
 const now = new Date('2026-03-01T12:00:00.000Z');
@@ -32,6 +38,7 @@ beforeAll(async () => {
     .asPromise();
   await ensureLogEntryIndexes(connection);
   await new MongooseJobRunLedger(connection).ensureIndexes();
+  await new MongooseInstanceRegistry(connection).ensureIndexes();
 });
 
 afterAll(async () => {
@@ -42,6 +49,7 @@ afterAll(async () => {
 beforeEach(async () => {
   await getLogEntryModel(connection).deleteMany({});
   await connection.collection('job_runs').deleteMany({});
+  await connection.collection('worker_instances').deleteMany({});
 });
 
 afterEach(async () => {
@@ -91,10 +99,35 @@ async function writeFileAged(path: string, modifiedAt: Date, content = 'line\n')
 }
 
 describe('LogCleanupJob: database log entries', () => {
-  it('is named LogCleanupJob and runs every intervalHours', () => {
-    const job = cleanupJob({ intervalHours: 6 });
+  it('is a module: named, keyed, 24h by default with 3 run attempts from 5 minutes to an hour apart', () => {
+    const module = logCleanupJobModule;
+    expect(module).toMatchObject({
+      jobName: 'LogCleanupJob',
+      configKey: 'logCleanup',
+      environmentPrefix: 'JOBS_LOG_CLEANUP_',
+      defaults: {
+        schedule: '24h',
+        misfire: 'once',
+        retry: { maxAttempts: 3, initialDelayMs: 300_000, maxDelayMs: 3_600_000 },
+      },
+      intervalAliases: [{ settingsKey: 'intervalHours', unitMs: 3_600_000 }],
+    });
+    expect(module.settingsSchema).toBe(logCleanupSettingsSchema);
+    const job = module.create(
+      createJobModuleContext(module, { settings: parseLogCleanupSettings({ intervalHours: 6 }), services: { connection } }),
+    );
     expect(job.name).toBe('LogCleanupJob');
-    expect(job.intervalMs).toBe(6 * 60 * 60 * 1000);
+    // The alias is the worker's to resolve: the job runs on the timing it is given.
+    expect(job.schedule).toEqual({ kind: 'interval', everyMs: dayMs });
+    expect(job.misfire).toEqual({ kind: 'once' });
+    expect(job.retry).toEqual(module.defaults.retry);
+    expect(job.stallTimeoutMs).toBe(10 * 60_000);
+    const timing = { schedule: { kind: 'interval', everyMs: 60_000 }, misfire: { kind: 'skip' } } as const;
+    const retry = { maxAttempts: 1, initialDelayMs: 0, maxDelayMs: 0 };
+    const configured = module.create(
+      createJobModuleContext(module, { settings: parseLogCleanupSettings({}), services: { connection }, timing, retry }),
+    );
+    expect([configured.schedule, configured.misfire, configured.retry]).toEqual([timing.schedule, timing.misfire, retry]);
   });
 
   it('deletes entries older than the cutoff in batches; the one exactly at the cutoff stays', async () => {
@@ -112,22 +145,23 @@ describe('LogCleanupJob: database log entries', () => {
       deletedLogFiles: 0,
       skippedLogFiles: 0,
       deletedJobRuns: 0,
+      deletedWorkerInstances: 0,
+      deletedAuditRecords: 0,
     });
     expect(await remainingMessages()).toEqual(['at-cutoff 0', 'just-newer 0', 'recent 0', 'recent 1']);
     // 7 entries in batches of 3: 3, 6, 7.
-    expect(context.progressReports.map((progress) => progress.completed)).toEqual([3, 6, 7]);
-    expect(context.logLines).toContainEqual(
+    expect(context.progress.map((progress) => progress.completed)).toEqual([3, 6, 7]);
+    expect(context.logger.lines).toContainEqual(
       expect.objectContaining({ level: 'info', message: 'log cleanup completed' }),
     );
   });
 
-  it('deletes entries sharing the boundary timestamp in the same batch', async () => {
+  it('deletes entries sharing one timestamp in batches of batchSize: ties never enlarge a statement', async () => {
     await insertEntries('same-instant', new Date(cutoff.getTime() - dayMs), 5, true);
     await insertEntries('older', new Date(cutoff.getTime() - 2 * dayMs), 1);
     const context = createTestJobContext(new FakeClock(now));
     expect((await cleanupJob({ batchSize: 2 }).run(context)).deletedLogEntries).toBe(6);
-    // Batch 1: the oldest entry and the five at the boundary instant; batch 2 finds none.
-    expect(context.progressReports.map((progress) => progress.completed)).toEqual([6]);
+    expect(context.progress.map((progress) => progress.completed)).toEqual([2, 4, 6]);
     expect(await remainingMessages()).toEqual([]);
   });
 
@@ -158,8 +192,8 @@ describe('LogCleanupJob: database log entries', () => {
 
   it('stops between batches when the run is aborted, leaving the rest for the next run', async () => {
     await insertEntries('old', new Date(cutoff.getTime() - dayMs), 5);
-    const context = createTestJobContext(new FakeClock(now), (_progress, runContext) => {
-      runContext.abortController.abort(new Error('draining for shutdown'));
+    const context = createTestJobContext(new FakeClock(now), {
+      onProgress: (_progress, runContext) => runContext.abortController.abort(new Error('draining for shutdown')),
     });
     await expect(cleanupJob({ batchSize: 2 }).run(context)).rejects.toThrow('draining for shutdown');
     expect(await remainingMessages()).toHaveLength(3);
@@ -175,9 +209,11 @@ describe('LogCleanupJob: database log entries', () => {
       deletedLogFiles: 0,
       skippedLogFiles: 0,
       deletedJobRuns: 0,
+      deletedWorkerInstances: 0,
+      deletedAuditRecords: 0,
     });
     expect(await remainingMessages()).toHaveLength(2);
-    expect(context.logLines.map((line) => line.message)).toEqual(['log cleanup is disabled']);
+    expect(context.logger.lines.map((line) => line.message)).toEqual(['log cleanup is disabled']);
   });
 
   it('refuses settings it was given unparsed when they are invalid, naming the key', () => {
@@ -192,16 +228,25 @@ describe('LogCleanupJob: database log entries', () => {
 
 describe('LogCleanupJob: job run history', () => {
   async function finishedRun(ledger: JobRunLedger, jobName: string, finishedAt: Date): Promise<void> {
-    const claim = await ledger.claim({
-      jobName,
-      occurrenceAt: finishedAt,
-      attempt: 1,
-      instance: { hostName: 'test', processId: 1 },
-      startedAt: new Date(finishedAt.getTime() - 1000),
-      leaseExpiresAt: finishedAt,
-    });
+    const claim = await ledger.claim(
+      claimInput(jobName, finishedAt, new Date(finishedAt.getTime() - 1000), finishedAt),
+    );
     if (!claim.claimed) throw new Error('expected a new claim');
-    await ledger.finish(claim.run.runId, { status: 'succeeded', finishedAt });
+    await ledger.finish(claim.run.runId, { status: 'succeeded', finishedAt, durationMs: 1000 });
+  }
+
+  function claimInput(jobName: string, occurrenceAt: Date, startedAt: Date, leaseExpiresAt: Date): ClaimRunInput {
+    return {
+      jobName,
+      occurrenceAt,
+      attempt: 1,
+      cause: 'schedule',
+      requestedBy: null,
+      instance: { hostName: 'test', processId: 1 },
+      instanceId: 'test-instance',
+      startedAt,
+      leaseExpiresAt,
+    };
   }
 
   it('prunes finished runs older than jobHistoryRetentionDays and keeps running ones', async () => {
@@ -210,17 +255,12 @@ describe('LogCleanupJob: job run history', () => {
     await finishedRun(ledger, 'old', new Date(historyCutoff.getTime() - 1));
     await finishedRun(ledger, 'at-cutoff', historyCutoff);
     await finishedRun(ledger, 'recent', now);
-    await ledger.claim({
-      jobName: 'still-running',
-      occurrenceAt: new Date(0),
-      attempt: 1,
-      instance: { hostName: 'test', processId: 1 },
-      startedAt: new Date(0),
-      leaseExpiresAt: new Date(1000),
-    });
+    await ledger.claim(claimInput('still-running', new Date(0), new Date(0), new Date(1000)));
     const job = cleanupJob({ jobHistoryRetentionDays: 10 });
     expect((await job.run(createTestJobContext(new FakeClock(now)))).deletedJobRuns).toBe(1);
-    const remaining = (await ledger.listLatestRunPerJob()).map((run) => run.jobName);
+    const remaining = (await ledger.listLatestRunPerJob(['old', 'at-cutoff', 'recent', 'still-running'])).map(
+      (run) => run.jobName,
+    );
     expect(remaining).toEqual(['at-cutoff', 'recent', 'still-running']);
     expect((await job.run(createTestJobContext(new FakeClock(now)))).deletedJobRuns).toBe(0);
   });
@@ -228,8 +268,118 @@ describe('LogCleanupJob: job run history', () => {
   it('pruneJobRunHistory rejects a retention that is not a positive integer', async () => {
     const ledger = new MongooseJobRunLedger(connection);
     await expect(
-      pruneJobRunHistory({ ledger, clock: new FakeClock(now), retentionDays: 0 }),
+      pruneJobRunHistory({ ledger, clock: new FakeClock(now), retentionDays: 0, batchSize: 10 }),
     ).rejects.toThrow('retentionDays must be an integer >= 1, got 0');
+    await expect(
+      pruneWorkerInstances({
+        registry: new MongooseInstanceRegistry(connection),
+        clock: new FakeClock(now),
+        retentionDays: 1.5,
+        batchSize: 10,
+      }),
+    ).rejects.toThrow('retentionDays must be an integer >= 1, got 1.5');
+  });
+
+  /** A finished run as the ledger stores it. */
+  function runDocument(jobName: string, index: number, finishedAt: Date): Omit<JobRunDocument, '_id'> {
+    const startedAt = new Date(finishedAt.getTime() - 1000);
+    return {
+      jobName,
+      occurrenceAt: new Date(Date.UTC(2020, 0, 1) + index * 1000), // unique per job and index
+      attempt: 1,
+      cause: 'schedule',
+      requestedBy: null,
+      status: 'succeeded',
+      instance: { hostName: 'test', processId: 1 },
+      instanceId: 'test-instance',
+      startedAt,
+      leaseExpiresAt: finishedAt,
+      finishedAt,
+      durationMs: 1000,
+      error: null,
+      result: { deleted: index },
+      progress: null,
+      traceId: null,
+    };
+  }
+
+  it('prunes 60,000 runs older than the retention in bounded batches and keeps the recent ones', async () => {
+    const runs = getJobRunModel(connection);
+    const historyCutoff = new Date(now.getTime() - 90 * dayMs);
+    const oldCount = 60_000;
+    for (let start = 0; start < oldCount; start += 10_000) {
+      await runs.insertMany(
+        Array.from({ length: 10_000 }, (_, offset) =>
+          runDocument('old', start + offset, new Date(historyCutoff.getTime() - 1 - ((start + offset) % 5000) * 60_000)),
+        ),
+        { lean: true },
+      );
+    }
+    await runs.insertMany(
+      Array.from({ length: 50 }, (_, index) => runDocument('recent', index, new Date(historyCutoff.getTime() + index))),
+      { lean: true },
+    );
+    const context = createTestJobContext(new FakeClock(now));
+
+    const result = await cleanupJob({ batchSize: 5000 }).run(context);
+
+    expect(result.deletedJobRuns).toBe(oldCount);
+    expect(await runs.countDocuments({ jobName: 'old' })).toBe(0);
+    expect(await runs.countDocuments({ jobName: 'recent' })).toBe(50);
+    const pruned = context.progress.filter((progress) => progress.message === 'job runs pruned');
+    expect(pruned.map((progress) => progress.completed)).toEqual(
+      Array.from({ length: 12 }, (_, index) => (index + 1) * 5000),
+    );
+  }, 120_000);
+
+  it('stops pruning runs when aborted between batches; the next run finishes', async () => {
+    const runs = getJobRunModel(connection);
+    await runs.insertMany(
+      Array.from({ length: 7 }, (_, index) => runDocument('old', index, new Date(now.getTime() - 100 * dayMs))),
+      { lean: true },
+    );
+    const context = createTestJobContext(new FakeClock(now), {
+      onProgress: (progress, runContext) => {
+        if (progress.message === 'job runs pruned') runContext.abortController.abort(new Error('drain'));
+      },
+    });
+    await expect(cleanupJob({ batchSize: 3 }).run(context)).rejects.toThrow('drain');
+    expect(await runs.countDocuments({})).toBe(4);
+    expect((await cleanupJob({ batchSize: 3 }).run(createTestJobContext(new FakeClock(now)))).deletedJobRuns).toBe(4);
+  });
+});
+
+describe('LogCleanupJob: worker instance records', () => {
+  it('prunes instances silent for more than workerInstanceRetentionDays, in batches, and keeps live ones', async () => {
+    const registry = new MongooseInstanceRegistry(connection);
+    const identity = (instanceId: string) => ({
+      instanceId,
+      hostName: 'host',
+      processId: 1,
+      version: '1.0.0',
+      startedAt: new Date(now.getTime() - 30 * dayMs),
+    });
+    const instanceCutoff = new Date(now.getTime() - 7 * dayMs);
+    for (let index = 0; index < 5; index += 1) {
+      await registry.heartbeat(identity(`gone-${index}`), new Date(instanceCutoff.getTime() - 1 - index * dayMs), []);
+    }
+    await registry.markStopped('gone-0', new Date(instanceCutoff.getTime() - 1));
+    await registry.heartbeat(identity('at-cutoff'), instanceCutoff, []);
+    await registry.heartbeat(identity('live'), now, []);
+    const context = createTestJobContext(new FakeClock(now));
+
+    const result = await cleanupJob({ batchSize: 2 }).run(context);
+
+    expect(result.deletedWorkerInstances).toBe(5);
+    const remaining = await getWorkerInstanceModel(connection).find({}, { _id: 1 }).lean().exec();
+    expect(remaining.map((record) => record._id).sort()).toEqual(['at-cutoff', 'live']);
+    expect(
+      context.progress
+        .filter((progress) => progress.message === 'worker instance records pruned')
+        .map((progress) => progress.completed),
+    ).toEqual([2, 4, 5]);
+    const custom = await cleanupJob({ workerInstanceRetentionDays: 1 }).run(createTestJobContext(new FakeClock(now)));
+    expect(custom.deletedWorkerInstances).toBe(1);
   });
 });
 
@@ -267,6 +417,8 @@ describe('LogCleanupJob: log files', () => {
       deletedLogFiles: 2,
       skippedLogFiles: 2,
       deletedJobRuns: 0,
+      deletedWorkerInstances: 0,
+      deletedAuditRecords: 0,
     });
     expect((await readdir(logDirectory)).sort()).toEqual([
       '.hidden.log',
@@ -281,7 +433,7 @@ describe('LogCleanupJob: log files', () => {
     expect((await lstat(join(logDirectory, 'escape.log'))).isSymbolicLink()).toBe(true);
     expect(await readdir(join(logDirectory, 'nested'))).toEqual(['deep.log']);
     expect(await readdir(join(logDirectory, 'archive.log'))).toEqual(['inside.txt']);
-    const warnings = context.logLines.filter((line) => line.level === 'warn');
+    const warnings = context.logger.lines.filter((line) => line.level === 'warn');
     expect(warnings.map((line) => line.message).sort()).toEqual([
       'could not delete a log file; skipped',
       'skipped a symbolic link in the log directory',
@@ -313,7 +465,7 @@ describe('LogCleanupJob: log files', () => {
     const context = createTestJobContext(new FakeClock(now));
     const result = await cleanupJob({ logDirectory: join(parent, 'absent') }).run(context);
     expect(result).toMatchObject({ deletedLogFiles: 0, skippedLogFiles: 0 });
-    expect(context.logLines).toContainEqual(
+    expect(context.logger.lines).toContainEqual(
       expect.objectContaining({ message: 'log directory does not exist: no log files to clean' }),
     );
   });
@@ -333,11 +485,13 @@ describe('LogCleanupJob: log files', () => {
     for (let index = 0; index < 1200; index += 1) {
       await writeFileAged(join(logDirectory, `file-${index}.log`), old);
     }
-    const context = createTestJobContext(new FakeClock(now), (progress, runContext) => {
-      if (progress.message === 'log directory entries examined') runContext.abortController.abort();
+    const context = createTestJobContext(new FakeClock(now), {
+      onProgress: (progress, runContext) => {
+        if (progress.message === 'log directory entries examined') runContext.abortController.abort();
+      },
     });
     await expect(cleanupJob({ logDirectory }).run(context)).rejects.toThrow(/abort/iu);
-    expect(context.progressReports).toContainEqual({
+    expect(context.progress).toContainEqual({
       completed: 500,
       message: 'log directory entries examined',
     });

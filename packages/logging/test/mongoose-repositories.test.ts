@@ -4,8 +4,6 @@ import mongoose, { type Connection } from 'mongoose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   ensureLogEntryIndexes,
-  getJobRunFinishModel,
-  getJobRunModel,
   getLogEntryModel,
   MongooseJobRunLedger,
   MongooseRecurringJobRepository,
@@ -34,7 +32,10 @@ const claimInput: ClaimRunInput = {
   jobName: 'cleanup',
   occurrenceAt: new Date('2026-03-01T00:00:00.000Z'),
   attempt: 1,
+  cause: 'schedule',
+  requestedBy: null,
   instance: { hostName: 'worker-a', processId: 7 },
+  instanceId: 'instance-a',
   startedAt: new Date('2026-03-01T00:00:01.000Z'),
   leaseExpiresAt: new Date('2026-03-01T00:01:01.000Z'),
 };
@@ -59,11 +60,59 @@ describe('MongooseJobRunLedger beyond the conformance suite', () => {
       key: { jobName: 1, occurrenceAt: 1, attempt: 1 },
       unique: true,
     });
-    expect(indexes.find((index) => index.name === 'job_run_recent')?.key).toEqual({
+    expect(indexes.find((index) => index.name === 'job_run_history')?.key).toEqual({ jobName: 1, startedAt: -1, _id: -1 });
+    expect(indexes.find((index) => index.name === 'job_run_status_history')?.key).toEqual({
       jobName: 1,
+      status: 1,
       startedAt: -1,
+      _id: -1,
     });
     expect(indexes.find((index) => index.name === 'job_run_finished_at')?.key).toEqual({ finishedAt: 1 });
+  });
+
+  it('upgrades a release 0.1.0 ledger: decided ends are applied, their collection and the old index dropped', async () => {
+    const runs = connection.collection('job_runs');
+    await connection.collection('job_runs').drop().catch(() => undefined);
+    await runs.createIndex({ jobName: 1, startedAt: -1 }, { name: 'job_run_recent' });
+    const decided = new mongoose.Types.ObjectId();
+    const undecided = new mongoose.Types.ObjectId();
+    const legacyRun = (id: mongoose.Types.ObjectId, attempt: number) => ({
+      _id: id,
+      jobName: 'legacy',
+      occurrenceAt: new Date(0),
+      attempt,
+      status: 'running',
+      instance: { hostName: 'old', processId: 1 },
+      startedAt: new Date(0),
+      leaseExpiresAt: new Date(60_000),
+      finishedAt: null,
+      durationMs: null,
+      error: null,
+      result: null,
+    });
+    await runs.insertMany([legacyRun(decided, 1), legacyRun(undecided, 2)]);
+    await connection.collection('job_run_finishes').insertOne({
+      _id: decided,
+      status: 'succeeded',
+      finishedAt: new Date(1500),
+      durationMs: 1500,
+      error: null,
+      result: { deleted: 3 },
+    });
+    const ledger = new MongooseJobRunLedger(connection);
+    await ledger.ensureIndexes();
+    expect(await ledger.getRun(decided.toHexString())).toMatchObject({
+      status: 'succeeded',
+      durationMs: 1500,
+      result: { deleted: 3 },
+      cause: 'schedule',
+      instanceId: null,
+      traceId: null,
+      progress: null,
+    });
+    expect(await ledger.getRun(undecided.toHexString())).toMatchObject({ status: 'running', cause: 'retry' });
+    expect((await connection.db!.listCollections({ name: 'job_run_finishes' }).toArray()).length).toBe(0);
+    expect((await indexesOf('job_runs')).map((index) => index.name)).not.toContain('job_run_recent');
   });
 
   it('stores an error with its stack and returns it', async () => {
@@ -73,142 +122,82 @@ describe('MongooseJobRunLedger beyond the conformance suite', () => {
     if (!claim.claimed) throw new Error('expected a claim');
     await ledger.finish(claim.run.runId, {
       status: 'failed',
-      finishedAt: new Date('2026-03-01T00:00:03.500Z'),
-      error: { name: 'TypeError', message: 'bad', stack: 'TypeError: bad\n    at here' },
+      finishedAt: new Date('2026-03-01T00:00:02.000Z'),
+      durationMs: 1000,
+      error: { name: 'TypeError', message: 'bad row', stack: 'TypeError: bad row\n    at clean (job.ts:1:1)' },
     });
-    const [run] = await ledger.listOccurrenceRuns('cleanup', claimInput.occurrenceAt);
-    expect(run).toMatchObject({
-      status: 'failed',
-      durationMs: 2500,
-      error: { name: 'TypeError', message: 'bad', stack: 'TypeError: bad\n    at here' },
-      result: null,
+    expect((await ledger.getRun(claim.run.runId))?.error).toEqual({
+      name: 'TypeError',
+      message: 'bad row',
+      stack: 'TypeError: bad row\n    at clean (job.ts:1:1)',
     });
   });
 
   it('rejects an invalid claim naming the field and stores nothing', async () => {
     const ledger = new MongooseJobRunLedger(connection);
     await ledger.ensureIndexes();
-    await expect(ledger.claim({ ...claimInput, attempt: 0 })).rejects.toThrow(
-      'claim input.attempt must be an integer >= 1, got 0',
+    await expect(ledger.claim({ ...claimInput, jobName: ' ' })).rejects.toThrow('claim input.jobName must be a non-empty string');
+    await expect(ledger.claim({ ...claimInput, attempt: 0 })).rejects.toThrow('claim input.attempt must be an integer >= 1, got 0');
+    await expect(ledger.claim({ ...claimInput, startedAt: new Date(Number.NaN) })).rejects.toThrow(
+      'claim input.startedAt must be a valid Date',
     );
-    await expect(ledger.claim({ ...claimInput, jobName: ' ' })).rejects.toThrow('claim input.jobName');
-    await expect(
-      ledger.claim({ ...claimInput, leaseExpiresAt: new Date(Number.NaN) }),
-    ).rejects.toThrow('claim input.leaseExpiresAt must be a valid Date');
-    expect(await getJobRunModel(connection).countDocuments()).toBe(0);
+    expect(await connection.collection('job_runs').countDocuments()).toBe(0);
   });
 
-  it('rejects invalid finish, lease, limit and cutoff arguments', async () => {
+  it('rejects invalid finish, lease, page and prune arguments', async () => {
+    const ledger = new MongooseJobRunLedger(connection);
+    const runId = new mongoose.Types.ObjectId().toHexString();
+    await expect(ledger.finish(runId, { status: 'failed', finishedAt: new Date(Number.NaN), durationMs: 0 })).rejects.toThrow(
+      /finishedAt/u,
+    );
+    await expect(ledger.finish(runId, { status: 'failed', finishedAt: new Date(), durationMs: Number.NaN })).rejects.toThrow(
+      /durationMs/u,
+    );
+    await expect(ledger.renewLeases([runId], new Date(Number.NaN))).rejects.toThrow(/leaseExpiresAt/u);
+    await expect(ledger.pruneFinishedBefore(new Date(Number.NaN), 10)).rejects.toThrow(/cutoff/u);
+    await expect(ledger.pruneFinishedBefore(new Date(), 0)).rejects.toThrow(/batchSize/u);
+    await expect(
+      ledger.listRuns({ jobName: 'cleanup', limit: 5, cursor: Buffer.from('0:not-an-object-id').toString('base64url') }),
+    ).rejects.toThrow(/cursor/u);
+  });
+
+  it('lets exactly one of twenty concurrent finishes from separate connections win', async () => {
     const ledger = new MongooseJobRunLedger(connection);
     await ledger.ensureIndexes();
     const claim = await ledger.claim(claimInput);
     if (!claim.claimed) throw new Error('expected a claim');
-    await expect(
-      ledger.finish(claim.run.runId, { status: 'succeeded', finishedAt: new Date(Number.NaN) }),
-    ).rejects.toThrow('finishedAt must be a valid Date');
-    await expect(ledger.renewLease(claim.run.runId, new Date(Number.NaN))).rejects.toThrow(
-      'leaseExpiresAt must be a valid Date',
-    );
-    await expect(ledger.listRecentRuns('cleanup', 0)).rejects.toThrow(
-      'limit must be an integer >= 1, got 0',
-    );
-    await expect(ledger.pruneFinishedBefore(new Date(Number.NaN))).rejects.toThrow(
-      'cutoff must be a valid Date',
-    );
-    const [run] = await ledger.listOccurrenceRuns('cleanup', claimInput.occurrenceAt);
-    expect(run?.status).toBe('running');
-  });
-
-  it('lets exactly one of twenty concurrent finishes from separate connections win', async () => {
     const connections = await Promise.all(
-      Array.from({ length: 20 }, () =>
-        mongoose.createConnection(testMongoUri(), { dbName: testDatabaseName() }).asPromise(),
-      ),
+      Array.from({ length: 20 }, () => mongoose.createConnection(testMongoUri(), { dbName: testDatabaseName() }).asPromise()),
     );
     try {
-      const ledgers = connections.map((each) => new MongooseJobRunLedger(each));
-      await ledgers[0]!.ensureIndexes();
-      for (let round = 0; round < 5; round += 1) {
-        const claim = await ledgers[0]!.claim({ ...claimInput, attempt: round + 1 });
-        if (!claim.claimed) throw new Error('expected a claim');
-        const outcomes = await Promise.all(
-          ledgers.map((ledger, caller) =>
-            ledger.finish(claim.run.runId, {
-              status: caller % 2 === 0 ? 'succeeded' : 'abandoned',
-              finishedAt: new Date(claimInput.startedAt.getTime() + 1000 + caller),
-              result: { caller },
-            }),
-          ),
-        );
-        const winners = outcomes.flatMap((won, caller) => (won ? [caller] : []));
-        expect(winners).toHaveLength(1);
-        const winner = winners[0]!;
-        const [stored] = await ledgers[1]!.listOccurrenceRuns('cleanup', claimInput.occurrenceAt).then(
-          (runs) => runs.filter((run) => run.attempt === round + 1),
-        );
-        expect(stored).toMatchObject({
-          status: winner % 2 === 0 ? 'succeeded' : 'abandoned',
-          durationMs: 1000 + winner,
-          result: { caller: winner },
-        });
-      }
+      const outcomes = await Promise.all(
+        connections.map((each, index) =>
+          new MongooseJobRunLedger(each).finish(claim.run.runId, {
+            status: index % 2 === 0 ? 'succeeded' : 'abandoned',
+            finishedAt: new Date('2026-03-01T00:00:05.000Z'),
+            durationMs: 4000,
+            result: { caller: index },
+          }),
+        ),
+      );
+      expect(outcomes.filter(Boolean)).toHaveLength(1);
+      const winner = outcomes.indexOf(true);
+      expect(await ledger.getRun(claim.run.runId)).toMatchObject({
+        status: winner % 2 === 0 ? 'succeeded' : 'abandoned',
+        result: { caller: winner },
+      });
     } finally {
       await Promise.all(connections.map((each) => each.close()));
     }
   });
 
-  it('repairs a run whose end was decided by a process that died before updating it', async () => {
+  it('answers false and null for run ids that are not 24 hex digits', async () => {
     const ledger = new MongooseJobRunLedger(connection);
     await ledger.ensureIndexes();
-    const claim = await ledger.claim(claimInput);
-    if (!claim.claimed) throw new Error('expected a claim');
-    const runObjectId = new mongoose.Types.ObjectId(claim.run.runId);
-    const finishedAt = new Date('2026-03-01T00:00:02.000Z');
-    // What a crashed finish leaves: the decision, and the run document still `running`.
-    await getJobRunFinishModel(connection).create({
-      _id: runObjectId,
-      status: 'succeeded',
-      finishedAt,
-      durationMs: 1000,
-      result: { deleted: 4 },
-    });
-    const listed = await ledger.listRecentRuns('cleanup', 5);
-    expect(listed).toEqual([
-      expect.objectContaining({ status: 'succeeded', finishedAt, durationMs: 1000, result: { deleted: 4 } }),
-    ]);
-    expect(await ledger.renewLease(claim.run.runId, new Date('2026-03-01T01:00:00.000Z'))).toBe(false);
-    expect((await getJobRunModel(connection).findById(runObjectId).lean().exec())?.status).toBe('succeeded');
-    expect(await ledger.finish(claim.run.runId, { status: 'failed', finishedAt })).toBe(false);
-    expect(await ledger.pruneFinishedBefore(new Date(finishedAt.getTime() + 1))).toBe(1);
-    expect(await getJobRunFinishModel(connection).countDocuments()).toBe(0);
-  });
-
-  it('loses a finish to one decided while it was reading, and copies the decided end', async () => {
-    const ledger = new MongooseJobRunLedger(connection);
-    await ledger.ensureIndexes();
-    const claim = await ledger.claim(claimInput);
-    if (!claim.claimed) throw new Error('expected a claim');
-    await getJobRunFinishModel(connection).create({
-      _id: new mongoose.Types.ObjectId(claim.run.runId),
-      status: 'interrupted',
-      finishedAt: new Date('2026-03-01T00:00:04.000Z'),
-      durationMs: 3000,
-    });
-    expect(
-      await ledger.finish(claim.run.runId, { status: 'succeeded', finishedAt: new Date('2026-03-01T00:00:05.000Z') }),
-    ).toBe(false);
-    const stored = await getJobRunModel(connection).findById(claim.run.runId).lean().exec();
-    expect(stored).toMatchObject({ status: 'interrupted', durationMs: 3000, error: null, result: null });
-  });
-
-  it('reports false for run ids that are not 24 hex digits', async () => {
-    const ledger = new MongooseJobRunLedger(connection);
-    const twelveCharacters = 'abcdefghijkl';
-    expect(await ledger.finish(twelveCharacters, { status: 'failed', finishedAt: new Date() })).toBe(false);
-    expect(await ledger.renewLease(twelveCharacters, new Date())).toBe(false);
-    expect(
-      await ledger.finish('65f000000000000000000000', { status: 'failed', finishedAt: new Date() }),
-    ).toBe(false);
+    expect(await ledger.finish('not-an-id', { status: 'failed', finishedAt: new Date(), durationMs: 0 })).toBe(false);
+    expect(await ledger.reportProgress('not-an-id', { completed: 1 })).toBe(false);
+    expect(await ledger.getRun('not-an-id')).toBeNull();
+    expect(await ledger.renewLeases(['not-an-id'], new Date())).toEqual(['not-an-id']);
   });
 
   it('uses the given connection, never the global default connection', async () => {
@@ -233,8 +222,8 @@ describe('MongooseRecurringJobRepository beyond the conformance suite', () => {
   it('stores one document per job with the job name as _id', async () => {
     const repository = new MongooseRecurringJobRepository(connection);
     await repository.ensureIndexes();
-    await repository.upsertExecution(execution);
-    await repository.upsertExecution({ ...execution, lastExecutedBy: null });
+    expect(await repository.upsertExecution(execution)).toBe(true);
+    expect(await repository.upsertExecution({ ...execution, lastExecutedBy: null })).toBe(true);
     const documents = await connection.collection('recurring_job_executions').find().toArray();
     expect(documents).toEqual([
       {

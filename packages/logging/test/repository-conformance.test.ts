@@ -1,10 +1,11 @@
 import { testDatabaseName, testMongoUri } from '@app/mongo-local/testing';
 import {
+  describeInstanceRegistryConformance,
   describeJobRunLedgerConformance,
   describeRecurringJobRepositoryConformance,
 } from '@app/shared-jobs/testing';
 import mongoose, { type Connection } from 'mongoose';
-import { MongooseJobRunLedger, MongooseRecurringJobRepository } from '../src/index.js';
+import { MongooseInstanceRegistry, MongooseJobRunLedger, MongooseRecurringJobRepository } from '../src/index.js';
 
 /** Each instance opens its own connection to this file's database, so races are real. */
 function harnessOf<TInstance extends { ensureIndexes(): Promise<void> }>(
@@ -45,5 +46,10 @@ describeRecurringJobRepositoryConformance(
 
 describeJobRunLedgerConformance(
   'MongooseJobRunLedger',
-  harnessOf(['job_runs', 'job_run_finishes'], (connection) => new MongooseJobRunLedger(connection)),
+  harnessOf(['job_runs'], (connection) => new MongooseJobRunLedger(connection)),
+);
+
+describeInstanceRegistryConformance(
+  'MongooseInstanceRegistry',
+  harnessOf(['worker_instances'], (connection) => new MongooseInstanceRegistry(connection)),
 );

@@ -20,11 +20,12 @@ describe('parseLogCleanupSettings', () => {
   it('applies the defaults to an empty or missing section', () => {
     const expected = {
       enabled: true,
-      intervalHours: 24,
       retentionDays: 30,
       logFilePattern: '*.log',
       batchSize: 1000,
       jobHistoryRetentionDays: 90,
+      workerInstanceRetentionDays: 7,
+      auditRetentionDays: 90,
     };
     expect(parseLogCleanupSettings({})).toEqual(expected);
     expect(parseLogCleanupSettings(undefined)).toEqual(expected);
@@ -39,6 +40,8 @@ describe('parseLogCleanupSettings', () => {
       logFilePattern: 'app-*.{log,txt}',
       batchSize: 50,
       jobHistoryRetentionDays: 14,
+      workerInstanceRetentionDays: 3,
+      auditRetentionDays: 30,
     });
     expect(settings).toEqual({
       enabled: false,
@@ -48,6 +51,8 @@ describe('parseLogCleanupSettings', () => {
       logFilePattern: 'app-*.{log,txt}',
       batchSize: 50,
       jobHistoryRetentionDays: 14,
+      workerInstanceRetentionDays: 3,
+      auditRetentionDays: 30,
     });
     expect(isAbsolute(settings.logDirectory ?? '')).toBe(true);
   });

@@ -1,6 +1,7 @@
 export {
   emailQueueSettingsSchema,
   parseEmailQueueSettings,
+  renamedEmailQueueSettings,
   parseSmtpSettings,
   smtpSettingsSchema,
   type EmailQueueSettings,
@@ -12,15 +13,18 @@ export { ValidationError, type FieldIssue } from './validation.js';
 export {
   defaultMessageIdDomain,
   emailQueueCollectionName,
-  emailSendClaimsCollectionName,
   emailStatuses,
   ensureNotificationIndexes,
   getEmailQueueModel,
-  getEmailSendClaimModel,
   type EmailQueueEntry,
-  type EmailSendClaim,
   type EmailStatus,
 } from './models/email-queue.js';
+export {
+  countQueuedEmails,
+  defaultQueueDepthCountLimit,
+  queueDepth,
+  type EmailQueueDepth,
+} from './models/queue-depth.js';
 export {
   emailLimits,
   emailMessageSchema,
@@ -29,6 +33,13 @@ export {
   type EmailMessage,
   type EnqueueEmailInput,
 } from './models/email-message.js';
+export {
+  findOldestPendingEmail,
+  listEmailQueueEntries,
+  requeueDeadEmail,
+  type EmailQueueEntrySummary,
+  type RequeueEmailResult,
+} from './models/email-queue-admin.js';
 export {
   enqueueEmail,
   type EnqueueEmailOptions,
@@ -43,14 +54,19 @@ export {
   type SentEmail,
 } from './sender/email-sender.js';
 export { createSmtpEmailSender, type SmtpEmailSender } from './sender/smtp-email-sender.js';
-export { computeRetryDelayMs } from './jobs/retry-delay.js';
 export {
-  countQueuedEmails,
   createEmailQueueProcessJob,
+  deliveryBackoffPolicy,
   emailQueueIdHeader,
+  emailQueueProcessDefaults,
+  emailQueueProcessJobModule,
   emailQueueProcessJobName,
-  sendClaimRetentionMs,
-  sentMarkGroupSize,
+  type EmailQueueJobServices,
   type EmailQueueProcessJobOptions,
   type EmailQueueProcessResult,
 } from './jobs/email-queue-process-job.js';
+
+import { emailQueueProcessJobModule } from './jobs/email-queue-process-job.js';
+
+/** The recurring jobs of this package, for the worker's list of modules. */
+export const notificationJobModules = [emailQueueProcessJobModule] as const;

@@ -13,26 +13,48 @@ const positiveInteger = (maximum: number) =>
     .min(1, { error: 'must be at least 1' })
     .max(maximum, { error: `must be at most ${maximum}` });
 
+/**
+ * Keys of earlier releases: strict parsing rejects them, and the error names the new key (the
+ * email queue's own retries are "delivery attempts"; `retry.*` keys are the job's run retries).
+ */
+export const renamedEmailQueueSettings: Readonly<Record<string, string>> = {
+  maxAttempts: 'maxDeliveryAttempts',
+  initialRetryDelaySeconds: 'deliveryBackoffInitialSeconds',
+  maxRetryDelaySeconds: 'deliveryBackoffMaxSeconds',
+};
+
 export const emailQueueSettingsSchema = z
   .object({
     /** When false the job runs and sends nothing. */
     enabled: z.boolean({ error: 'must be a boolean' }).default(true),
-    processingIntervalSeconds: positiveInteger(86_400).default(10),
-    /** Entries taken per run. */
-    batchSize: positiveInteger(10_000).default(50),
+    /**
+     * The seed's interval setting, an alias of the worker's `schedule` key (setting both is an
+     * error). No default: the default schedule is the job module's (`10s`).
+     */
+    processingIntervalSeconds: positiveInteger(86_400).optional(),
+    /** Entries claimed by one statement (and marked sent by one statement). */
+    batchSize: positiveInteger(10_000).default(100),
     /** Sends in flight at once. */
     concurrency: positiveInteger(100).default(5),
-    /** Send attempts per email, the first included. */
-    maxAttempts: positiveInteger(100).default(5),
-    initialRetryDelaySeconds: positiveInteger(86_400).default(30),
-    maxRetryDelaySeconds: positiveInteger(7 * 86_400).default(3600),
+    /** Emails one run sends at most; the rest waits for the next run (a run stays short). */
+    maxEmailsPerRun: positiveInteger(1_000_000).default(10_000),
+    /** Delivery attempts per email, the first included (not the job's run retries). */
+    maxDeliveryAttempts: positiveInteger(100).default(5),
+    /** Delay before the second delivery attempt; it doubles per attempt, ±20 % jitter. */
+    deliveryBackoffInitialSeconds: positiveInteger(86_400).default(30),
+    /** No delay between delivery attempts exceeds this, jitter included. */
+    deliveryBackoffMaxSeconds: positiveInteger(7 * 86_400).default(3600),
     /** How long a `sending` entry stays claimed before it counts as a crashed worker's. */
     sendingLeaseSeconds: positiveInteger(86_400).default(300),
+    /** `sent` entries are deleted this many days after they were sent. */
+    sentRetentionDays: positiveInteger(36_600).default(30),
+    /** `dead` entries are deleted this many days after they were given up (time to look into them). */
+    deadRetentionDays: positiveInteger(36_600).default(90),
   })
   .strict()
-  .refine((settings) => settings.maxRetryDelaySeconds >= settings.initialRetryDelaySeconds, {
-    error: 'must be at least initialRetryDelaySeconds',
-    path: ['maxRetryDelaySeconds'],
+  .refine((settings) => settings.deliveryBackoffMaxSeconds >= settings.deliveryBackoffInitialSeconds, {
+    error: 'must be at least deliveryBackoffInitialSeconds',
+    path: ['deliveryBackoffMaxSeconds'],
   });
 
 export type EmailQueueSettings = z.output<typeof emailQueueSettingsSchema>;
@@ -77,7 +99,7 @@ export type SmtpSettingsInput = z.input<typeof smtpSettingsSchema>;
 export function parseEmailQueueSettings(input: unknown): EmailQueueSettings {
   const result = emailQueueSettingsSchema.safeParse(input ?? {});
   if (!result.success) {
-    throw new ValidationError('invalid email queue settings', toFieldIssues(result.error));
+    throw new ValidationError('invalid email queue settings', toFieldIssues(result.error, renamedEmailQueueSettings));
   }
   return result.data;
 }

@@ -16,9 +16,25 @@ export function formatIssuePath(path: readonly PropertyKey[]): string {
   return text === '' ? '(root)' : text;
 }
 
-/** The issues of a zod error as `field: reason` pairs, in zod's order. */
-export function toFieldIssues(error: z.core.$ZodError): FieldIssue[] {
-  return error.issues.map((issue) => ({ field: formatIssuePath(issue.path), reason: issue.message }));
+/**
+ * The issues of a zod error as `field: reason` pairs, in zod's order; an unknown key listed in
+ * `renamedKeys` is reported as renamed (`maxAttempts: renamed to maxDeliveryAttempts`).
+ */
+export function toFieldIssues(
+  error: z.core.$ZodError,
+  renamedKeys: Readonly<Record<string, string>> = {},
+): FieldIssue[] {
+  return error.issues.flatMap((issue): FieldIssue[] => {
+    const field = formatIssuePath(issue.path);
+    if (issue.code !== 'unrecognized_keys' || !issue.keys.some((key) => Object.hasOwn(renamedKeys, key))) {
+      return [{ field, reason: issue.message }];
+    }
+    return issue.keys.map((key) =>
+      Object.hasOwn(renamedKeys, key)
+        ? { field: formatIssuePath([...issue.path, key]), reason: `renamed to ${renamedKeys[key]}` }
+        : { field, reason: `unrecognized key: "${key}"` },
+    );
+  });
 }
 
 /** `field: reason; field: reason`. */

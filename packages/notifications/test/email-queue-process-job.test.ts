@@ -1,32 +1,34 @@
-import { FakeClock } from '@app/shared-jobs/testing';
+import { createJobModuleContext, createTestJobContext, FakeClock } from '@app/shared-jobs/testing';
 import { testDatabaseName, testMongoUri } from '@app/mongo-local/testing';
-import mongoose, { Types, type Connection } from 'mongoose';
+import mongoose, { type Connection } from 'mongoose';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   countQueuedEmails,
   createEmailQueueProcessJob,
   createSmtpEmailSender,
   emailQueueIdHeader,
+  emailQueueProcessJobModule,
   emailQueueProcessJobName,
+  emailQueueSettingsSchema,
   enqueueEmail,
   ensureNotificationIndexes,
   getEmailQueueModel,
-  getEmailSendClaimModel,
   parseEmailQueueSettings,
   parseSmtpSettings,
-  sendClaimRetentionMs,
+  queueDepth,
   type EmailQueueSettingsInput,
   type EmailSender,
   type SmtpEmailSender,
 } from '../src/index.js';
-import { createTestJobContext } from './support/job-context.js';
 import { headerValues, startSmtpSink, type SmtpSink, type SmtpSinkOptions } from './support/smtp-sink.js';
 
 let connection: Connection;
 const cleanups: (() => Promise<void> | void)[] = [];
 
 beforeAll(async () => {
-  connection = await mongoose.createConnection(testMongoUri(), { dbName: testDatabaseName() }).asPromise();
+  connection = await mongoose
+    .createConnection(testMongoUri(), { dbName: testDatabaseName(), monitorCommands: true })
+    .asPromise();
   await ensureNotificationIndexes(connection);
 });
 
@@ -36,7 +38,6 @@ afterAll(async () => {
 
 beforeEach(async () => {
   await getEmailQueueModel(connection).deleteMany({});
-  await getEmailSendClaimModel(connection).deleteMany({});
 });
 
 afterEach(async () => {
@@ -88,12 +89,50 @@ async function entry(id: string) {
 }
 
 describe('EmailQueueProcessJob', () => {
-  it('is named and scheduled from its settings', async () => {
-    const { sender } = await startSink();
-    const job = jobWith(sender, { processingIntervalSeconds: 15, sendingLeaseSeconds: 120 });
+  it('is a module: named, keyed, every 10s with 3 run attempts 5 s to 1 min apart, SMTP required', async () => {
+    const { sink } = await startSink();
+    const module = emailQueueProcessJobModule;
+    expect(module).toMatchObject({
+      jobName: 'EmailQueueProcessJob',
+      configKey: 'emailQueue',
+      environmentPrefix: 'JOBS_EMAIL_QUEUE_',
+      defaults: { schedule: '10s', misfire: 'once', retry: { maxAttempts: 3, initialDelayMs: 5000, maxDelayMs: 60_000 } },
+      intervalAliases: [{ settingsKey: 'processingIntervalSeconds', unitMs: 1000 }],
+      requiredSections: ['smtp'],
+    });
+    expect(module.settingsSchema).toBe(emailQueueSettingsSchema);
+    const job = module.create(
+      createJobModuleContext(module, {
+        settings: parseEmailQueueSettings({ processingIntervalSeconds: 15, sendingLeaseSeconds: 120 }),
+        services: {
+          connection,
+          smtp: parseSmtpSettings({ host: '127.0.0.1', port: sink.port, from: 'app@mail.example.org' }),
+        },
+      }),
+    );
     expect(job.name).toBe(emailQueueProcessJobName);
-    expect(job.intervalMs).toBe(15_000);
-    expect(job.lockLifetimeMs).toBe(120_000);
+    // The alias is the worker's to resolve: the job runs on the timing it is given.
+    expect(job.schedule).toEqual({ kind: 'interval', everyMs: 10_000 });
+    expect(job.retry).toEqual(module.defaults.retry);
+    expect(job.stallTimeoutMs).toBe(120_000);
+
+    // It sends through its own pooled sender, with Message-IDs in the domain of smtp.from,
+    // and dispose closes that pool.
+    const clock = new FakeClock();
+    const raw = await getEmailQueueModel(connection).collection.insertOne({
+      to: ['raw@example.org'],
+      subject: 'Raw',
+      text: 'x',
+      status: 'pending',
+      attempts: 0,
+      nextAttemptAt: clock.now(),
+    });
+    expect(await job.run(createTestJobContext(clock))).toMatchObject({ sent: 1 });
+    await sink.waitForMessages(1);
+    expect(sink.messages[0]?.messageId).toBe(`<${raw.insertedId.toHexString()}@mail.example.org>`);
+    await job.dispose?.();
+    await enqueueNumbered(1, clock.now());
+    expect(await job.run(createTestJobContext(clock))).toMatchObject({ sent: 0, retried: 1 });
   });
 
   it('delivers a batch once, marks each sent with its message id, and sends nothing more later', async () => {
@@ -103,7 +142,7 @@ describe('EmailQueueProcessJob', () => {
     const job = jobWith(sender);
     const context = createTestJobContext(clock);
 
-    expect(await job.run(context)).toEqual({ sent: 7, retried: 0, dead: 0 });
+    expect(await job.run(context)).toEqual({ sent: 7, retried: 0, dead: 0, pruned: 0 });
     await sink.waitForMessages(7);
     expect(sink.messages).toHaveLength(7);
     const bySubject = new Map(sink.messages.map((message) => [message.subject, message]));
@@ -122,33 +161,46 @@ describe('EmailQueueProcessJob', () => {
       expect(stored.leaseExpiresAt).toBeUndefined();
     }
     expect(bySubject.get('Message 0')?.cc).toMatchObject({ text: 'copy@example.org' });
-    expect(context.progress.at(-1)).toEqual({ completed: 7, total: 7 });
+    expect(context.progress.at(-1)).toEqual({ completed: 7, message: 'emails processed' });
 
     clock.advance(3_600_000);
-    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 0, retried: 0, dead: 0 });
-    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 0, retried: 0, dead: 0 });
+    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 0, retried: 0, dead: 0, pruned: 0 });
+    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 0, retried: 0, dead: 0, pruned: 0 });
     expect(sink.dataCommands()).toBe(7);
     expect(await countQueuedEmails(connection)).toEqual({ pending: 0, sending: 0, sent: 7, failed: 0, dead: 0 });
   });
 
-  it('takes at most batchSize entries, oldest due first, and leaves future ones alone', async () => {
+  it('claims batches of batchSize, oldest due first, until nothing is due or maxEmailsPerRun is reached', async () => {
     const { sink, sender } = await startSink();
     const clock = new FakeClock();
-    const ids = await enqueueNumbered(5, clock.now());
+    const ids: string[] = [];
+    for (let index = 0; index < 5; index += 1) {
+      ids.push(...(await enqueueNumbered(1, clock.now())));
+      clock.advance(1000);
+    }
     await enqueueEmail(
       connection,
       { to: ['later@example.org'], subject: 'Later', text: 'x', sendAfter: new Date(clock.now().getTime() + 60_000) },
       { now: clock.now() },
     );
+    const firstTwo = jobWith(sender, { batchSize: 2, maxEmailsPerRun: 2 });
+    expect(await firstTwo.run(createTestJobContext(clock))).toEqual({ sent: 2, retried: 0, dead: 0, pruned: 0 });
+    await sink.waitForMessages(2);
+    expect(headerValues(sink, emailQueueIdHeader).sort()).toEqual(ids.slice(0, 2).sort());
+
     const job = jobWith(sender, { batchSize: 2 });
-    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 2, retried: 0, dead: 0 });
-    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 2, retried: 0, dead: 0 });
-    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 1, retried: 0, dead: 0 });
-    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 0, retried: 0, dead: 0 });
+    const context = createTestJobContext(clock);
+    expect(await job.run(context)).toEqual({ sent: 3, retried: 0, dead: 0, pruned: 0 });
+    expect(context.logger.lines).toContainEqual({
+      level: 'info',
+      message: 'email queue processed',
+      fields: { batches: 2, sent: 3, retried: 0, dead: 0, pruned: 0 },
+    });
+    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 0, retried: 0, dead: 0, pruned: 0 });
     await sink.waitForMessages(5);
     expect(headerValues(sink, emailQueueIdHeader).sort()).toEqual([...ids].sort());
     clock.advance(60_000);
-    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 1, retried: 0, dead: 0 });
+    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 1, retried: 0, dead: 0, pruned: 0 });
   });
 
   it('421 then 250: one retry with a later nextAttemptAt, then one delivery', async () => {
@@ -157,22 +209,23 @@ describe('EmailQueueProcessJob', () => {
     });
     const clock = new FakeClock();
     const [id = ''] = await enqueueNumbered(1, clock.now());
-    const job = jobWith(sender, { initialRetryDelaySeconds: 30, maxRetryDelaySeconds: 600 });
+    const job = jobWith(sender, { deliveryBackoffInitialSeconds: 30, deliveryBackoffMaxSeconds: 600 });
 
-    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 0, retried: 1, dead: 0 });
+    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 0, retried: 1, dead: 0, pruned: 0 });
     const retried = await entry(id);
     expect(retried.status).toBe('pending');
     expect(retried.attempts).toBe(1);
-    expect(retried.lastError).toMatch(/^transient failure on attempt 1\/5: .*421/u);
+    expect(retried.lastError).toMatch(/^transient failure on delivery attempt 1\/5: .*421/u);
+    // The first retry waits deliveryBackoffInitialSeconds, ±20 %.
     const delayMs = retried.nextAttemptAt.getTime() - clock.now().getTime();
-    expect(delayMs).toBeGreaterThanOrEqual(15_000);
-    expect(delayMs).toBeLessThanOrEqual(30_000);
+    expect(delayMs).toBeGreaterThanOrEqual(24_000);
+    expect(delayMs).toBeLessThanOrEqual(36_000);
 
     // Not due yet: nothing happens.
     clock.advance(delayMs - 1);
-    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 0, retried: 0, dead: 0 });
+    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 0, retried: 0, dead: 0, pruned: 0 });
     clock.advance(1);
-    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 1, retried: 0, dead: 0 });
+    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 1, retried: 0, dead: 0, pruned: 0 });
     await sink.waitForMessages(1);
     expect(sink.messages).toHaveLength(1);
     expect(sink.dataCommands()).toBe(2);
@@ -190,14 +243,14 @@ describe('EmailQueueProcessJob', () => {
     const clock = new FakeClock();
     const [good = '', bad = ''] = await enqueueNumbered(2, clock.now());
     const job = jobWith(sender);
-    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 1, retried: 0, dead: 1 });
+    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 1, retried: 0, dead: 1, pruned: 0 });
     const dead = await entry(bad);
     expect(dead.status).toBe('dead');
     expect(dead.attempts).toBe(1);
-    expect(dead.lastError).toMatch(/^permanent failure on attempt 1\/5: .*550 Mailbox unavailable/u);
+    expect(dead.lastError).toMatch(/^permanent failure on delivery attempt 1\/5: .*550 Mailbox unavailable/u);
     expect((await entry(good)).status).toBe('sent');
     clock.advance(86_400_000);
-    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 0, retried: 0, dead: 0 });
+    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 0, retried: 0, dead: 0, pruned: 0 });
     await sink.waitForMessages(1);
     expect(sink.messages.map((message) => message.subject)).toEqual(['Message 0']);
   });
@@ -208,20 +261,20 @@ describe('EmailQueueProcessJob', () => {
     });
     const clock = new FakeClock();
     const [id = ''] = await enqueueNumbered(1, clock.now());
-    const job = jobWith(sender, { maxAttempts: 3, initialRetryDelaySeconds: 10, maxRetryDelaySeconds: 20 });
+    const job = jobWith(sender, { maxDeliveryAttempts: 3, deliveryBackoffInitialSeconds: 10, deliveryBackoffMaxSeconds: 20 });
 
-    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 0, retried: 1, dead: 0 });
+    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 0, retried: 1, dead: 0, pruned: 0 });
     clock.advance(20_000);
-    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 0, retried: 1, dead: 0 });
+    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 0, retried: 1, dead: 0, pruned: 0 });
     expect((await entry(id)).status).toBe('pending');
     clock.advance(20_000);
-    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 0, retried: 0, dead: 1 });
+    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 0, retried: 0, dead: 1, pruned: 0 });
     const dead = await entry(id);
     expect(dead.status).toBe('dead');
     expect(dead.attempts).toBe(3);
-    expect(dead.lastError).toMatch(/^transient failure on attempt 3\/3: .*451/u);
+    expect(dead.lastError).toMatch(/^transient failure on delivery attempt 3\/3: .*451/u);
     clock.advance(3_600_000);
-    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 0, retried: 0, dead: 0 });
+    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 0, retried: 0, dead: 0, pruned: 0 });
     expect(sink.dataCommands()).toBe(3);
   });
 
@@ -233,12 +286,6 @@ describe('EmailQueueProcessJob', () => {
     // The crashed worker: it claimed attempt 1, the server accepted the message, then it died.
     const leaseExpiresAt = new Date(clock.now().getTime() + 300_000);
     for (const id of [crashed, inFlight]) {
-      await getEmailSendClaimModel(connection).create({
-        emailId: new Types.ObjectId(id),
-        attempt: 1,
-        claimToken: `dead-worker-${id}`,
-        claimedAt: clock.now(),
-      });
       await queue.updateOne(
         { _id: id },
         { $set: { status: 'sending', attempts: 1, claimToken: `dead-worker-${id}`, leaseExpiresAt } },
@@ -255,9 +302,9 @@ describe('EmailQueueProcessJob', () => {
     await queue.updateOne({ _id: crashed }, { $set: { leaseExpiresAt: new Date(clock.now().getTime() + 1000) } });
 
     const job = jobWith(sender);
-    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 0, retried: 0, dead: 0 });
+    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 0, retried: 0, dead: 0, pruned: 0 });
     clock.advance(1000);
-    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 1, retried: 0, dead: 0 });
+    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 1, retried: 0, dead: 0, pruned: 0 });
     const recovered = await entry(crashed);
     expect(recovered.status).toBe('sent');
     expect(recovered.attempts).toBe(2);
@@ -280,11 +327,11 @@ describe('EmailQueueProcessJob', () => {
       { _id: id },
       { $set: { status: 'sending', attempts: 2, claimToken: 'gone', leaseExpiresAt: clock.now() } },
     );
-    const job = jobWith(sender, { maxAttempts: 2 });
-    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 0, retried: 0, dead: 1 });
+    const job = jobWith(sender, { maxDeliveryAttempts: 2 });
+    expect(await job.run(createTestJobContext(clock))).toEqual({ sent: 0, retried: 0, dead: 1, pruned: 0 });
     const dead = await entry(id);
     expect(dead.status).toBe('dead');
-    expect(dead.lastError).toMatch(/lease of attempt 2\/2 expired/u);
+    expect(dead.lastError).toMatch(/lease of the last delivery attempt \(2 allowed\) expired/u);
     expect(sink.dataCommands()).toBe(0);
   });
 
@@ -302,7 +349,7 @@ describe('EmailQueueProcessJob', () => {
     const [badAddress, noBody, nullCc] = Object.values(inserted.insertedIds).map((id) => id.toHexString());
     const [last = ''] = await enqueueNumbered(1, clock.now());
 
-    expect(await jobWith(sender).run(createTestJobContext(clock))).toEqual({ sent: 3, retried: 0, dead: 2 });
+    expect(await jobWith(sender).run(createTestJobContext(clock))).toEqual({ sent: 3, retried: 0, dead: 2, pruned: 0 });
     expect((await entry(badAddress ?? '')).lastError).toBe('invalid entry: to[0]: invalid email address');
     expect((await entry(noBody ?? '')).lastError).toBe('invalid entry: text: text or html is required');
     expect(await entry(nullCc ?? '')).toMatchObject({
@@ -335,17 +382,17 @@ describe('EmailQueueProcessJob', () => {
     };
     const context = createTestJobContext(clock);
     const result = await jobWith(flaky, { concurrency: 1 }).run(context);
-    expect(result).toEqual({ sent: 2, retried: 2, dead: 0 });
+    expect(result).toEqual({ sent: 2, retried: 2, dead: 0, pruned: 0 });
     expect((await entry(ids[0] ?? '')).status).toBe('sent');
-    expect(context.logs).toContainEqual({
+    expect(context.logger.lines).toContainEqual({
       level: 'warn',
       message: 'emails sent but no longer ours to mark',
       fields: { sent: 2, marked: 1 },
     });
     const longError = (await entry(ids[1] ?? '')).lastError ?? '';
-    expect(longError).toMatch(/^transient failure on attempt 1\/5: adapter bug x+…$/u);
+    expect(longError).toMatch(/^transient failure on delivery attempt 1\/5: adapter bug x+…$/u);
     expect(longError).toHaveLength(1000);
-    expect((await entry(ids[3] ?? '')).lastError).toBe('transient failure on attempt 1/5: a bare string');
+    expect((await entry(ids[3] ?? '')).lastError).toBe('transient failure on delivery attempt 1/5: a bare string');
     await sink.waitForMessages(2);
     expect(sink.messages).toHaveLength(2);
   });
@@ -366,11 +413,12 @@ describe('EmailQueueProcessJob', () => {
       sent: 4,
       retried: 0,
       dead: 0,
+      pruned: 0,
     });
     await sink.waitForMessages(4);
-    const errors = context.logs.filter((log) => log.level === 'error');
+    const errors = context.logger.lines.filter((log) => log.level === 'error');
     expect(errors.map((log) => log.message)).toEqual(['could not mark sent emails']);
-    expect(errors[0]?.fields.emailIds).toEqual(ids);
+    expect(errors[0]?.fields?.emailIds).toEqual(ids);
     // Unrecorded sends stay `sending` until their lease expires: at least once.
     for (const id of ids) expect((await entry(id)).status).toBe('sending');
   });
@@ -393,7 +441,7 @@ describe('EmailQueueProcessJob', () => {
     expect(delivered).toHaveLength(30);
     expect(new Set(delivered).size).toBe(30);
     expect(new Set(delivered)).toEqual(new Set(ids));
-    expect(await getEmailSendClaimModel(connection).countDocuments({})).toBe(30);
+    expect(await countQueuedEmails(connection)).toMatchObject({ sent: 30, sending: 0, pending: 0 });
   });
 
   it('stops sending when the signal is aborted and gives the unsent entries back', async () => {
@@ -404,11 +452,11 @@ describe('EmailQueueProcessJob', () => {
     const abortingSender: EmailSender = {
       async send(message) {
         const sent = await sender.send(message);
-        context.controller.abort();
+        context.abortController.abort();
         return sent;
       },
     };
-    expect(await jobWith(abortingSender, { concurrency: 1 }).run(context)).toEqual({ sent: 1, retried: 0, dead: 0 });
+    expect(await jobWith(abortingSender, { concurrency: 1 }).run(context)).toEqual({ sent: 1, retried: 0, dead: 0, pruned: 0 });
     const states = await Promise.all(ids.map((id) => entry(id)));
     expect(states.filter((state) => state.status === 'sent')).toHaveLength(1);
     const released = states.filter((state) => state.status === 'pending');
@@ -417,12 +465,38 @@ describe('EmailQueueProcessJob', () => {
       expect(state.attempts).toBe(0);
       expect(state.claimToken).toBeUndefined();
     }
-    expect(await getEmailSendClaimModel(connection).countDocuments({})).toBe(1);
 
-    expect(await jobWith(sender).run(createTestJobContext(clock))).toEqual({ sent: 4, retried: 0, dead: 0 });
+    expect(await jobWith(sender).run(createTestJobContext(clock))).toEqual({ sent: 4, retried: 0, dead: 0, pruned: 0 });
     await sink.waitForMessages(5);
     expect(new Set(headerValues(sink, emailQueueIdHeader)).size).toBe(5);
     expect(sink.dataCommands()).toBe(5);
+  });
+
+  it('gives back the batch claimed ahead when the run is aborted', async () => {
+    const { sink, sender } = await startSink();
+    const clock = new FakeClock();
+    const ids = await enqueueNumbered(6, clock.now());
+    const context = createTestJobContext(clock);
+    const abortingSender: EmailSender = {
+      async send(message) {
+        const sent = await sender.send(message);
+        context.abortController.abort();
+        return sent;
+      },
+    };
+    const job = jobWith(abortingSender, { batchSize: 2, concurrency: 1 });
+    expect(await job.run(context)).toEqual({ sent: 1, retried: 0, dead: 0, pruned: 0 });
+    const states = await Promise.all(ids.map((id) => entry(id)));
+    expect(states.filter((state) => state.status === 'sent')).toHaveLength(1);
+    const released = states.filter((state) => state.status === 'pending');
+    expect(released).toHaveLength(5);
+    for (const state of released) {
+      expect(state.attempts).toBe(0);
+      expect(state.claimToken).toBeUndefined();
+    }
+    expect(await jobWith(sender).run(createTestJobContext(clock))).toEqual({ sent: 5, retried: 0, dead: 0, pruned: 0 });
+    await sink.waitForMessages(6);
+    expect(new Set(headerValues(sink, emailQueueIdHeader)).size).toBe(6);
   });
 
   it('claims nothing when aborted before the batch starts, and sends nothing when disabled', async () => {
@@ -430,26 +504,21 @@ describe('EmailQueueProcessJob', () => {
     const clock = new FakeClock();
     await enqueueNumbered(2, clock.now());
     const aborted = createTestJobContext(clock);
-    aborted.controller.abort();
-    expect(await jobWith(sender).run(aborted)).toEqual({ sent: 0, retried: 0, dead: 0 });
+    aborted.abortController.abort();
+    expect(await jobWith(sender).run(aborted)).toEqual({ sent: 0, retried: 0, dead: 0, pruned: 0 });
     expect(await jobWith(sender, { enabled: false }).run(createTestJobContext(clock))).toEqual({
       sent: 0,
       retried: 0,
       dead: 0,
+      pruned: 0,
     });
     expect(await countQueuedEmails(connection)).toMatchObject({ pending: 2, sending: 0 });
     expect(sink.dataCommands()).toBe(0);
   });
 
-  it('keeps going when progress reporting fails, and prunes old claims', async () => {
+  it('keeps going when progress reporting fails', async () => {
     const { sender } = await startSink();
     const clock = new FakeClock();
-    await getEmailSendClaimModel(connection).create({
-      emailId: new Types.ObjectId(),
-      attempt: 1,
-      claimToken: 'ancient',
-      claimedAt: new Date(clock.now().getTime() - sendClaimRetentionMs - 1),
-    });
     await enqueueNumbered(9, clock.now());
     const raw = await getEmailQueueModel(connection).collection.insertOne({
       to: ['raw@example.org'],
@@ -467,12 +536,90 @@ describe('EmailQueueProcessJob', () => {
       sender: { send: async (message) => ({ messageId: (await sender.send(message)).messageId }) },
       settings: parseEmailQueueSettings({}),
     });
-    expect(await job.run(failingContext)).toEqual({ sent: 10, retried: 0, dead: 0 });
-    expect(context.logs.filter((log) => log.message === 'progress report failed')).toHaveLength(1);
-    expect(await getEmailSendClaimModel(connection).countDocuments({ claimToken: 'ancient' })).toBe(0);
+    expect(await job.run(failingContext)).toEqual({ sent: 10, retried: 0, dead: 0, pruned: 0 });
+    // After the 10th send and after the batch.
+    expect(context.logger.messages('warn').filter((message) => message === 'progress report failed')).toHaveLength(2);
     expect((await entry(raw.insertedId.toHexString())).smtpMessageId).toBe(
       `<${raw.insertedId.toHexString()}@email-queue.invalid>`,
     );
     expect(await countQueuedEmails(connection)).toMatchObject({ sent: 10 });
+  });
+
+  it('prunes sent entries after sentRetentionDays and dead ones after deadRetentionDays, in batches', async () => {
+    const { sender } = await startSink();
+    const clock = new FakeClock(new Date('2026-09-01T00:00:00.000Z'));
+    const daysAgo = (days: number, extraMs = 0) => new Date(clock.now().getTime() - days * 86_400_000 - extraMs);
+    const settled = (status: string, updatedAt: Date, subject: string) => ({
+      to: ['x@example.org'],
+      subject,
+      text: 'x',
+      status,
+      attempts: 1,
+      nextAttemptAt: daysAgo(200),
+      createdAt: daysAgo(200),
+      updatedAt,
+    });
+    await getEmailQueueModel(connection).collection.insertMany([
+      ...Array.from({ length: 5 }, (_, index) => settled('sent', daysAgo(30, 1 + index), `old sent ${index}`)),
+      settled('sent', daysAgo(30), 'sent at the cutoff'),
+      settled('sent', daysAgo(1), 'recent sent'),
+      settled('dead', daysAgo(90, 1), 'old dead'),
+      settled('dead', daysAgo(31), 'dead, kept for 90 days'),
+      settled('failed', daysAgo(400), 'operator hold'),
+    ]);
+    const context = createTestJobContext(clock);
+    const commands = recordDeletes(connection);
+
+    expect(await jobWith(sender, { batchSize: 2 }).run(context)).toEqual({ sent: 0, retried: 0, dead: 0, pruned: 6 });
+    commands.stop();
+
+    const left = await getEmailQueueModel(connection).find({}, { subject: 1 }).lean();
+    expect(left.map((document) => document.subject).sort()).toEqual([
+      'dead, kept for 90 days',
+      'operator hold',
+      'recent sent',
+      'sent at the cutoff',
+    ]);
+    expect(context.progress.filter((progress) => progress.message === 'settled emails pruned')).toEqual([
+      { completed: 2, message: 'settled emails pruned' },
+      { completed: 4, message: 'settled emails pruned' },
+      { completed: 5, message: 'settled emails pruned' },
+      { completed: 6, message: 'settled emails pruned' },
+    ]);
+    // Bounded: every delete names at most batchSize ids.
+    expect(commands.inListLengths()).toEqual([2, 2, 1, 1]);
+    // Strictly older than the retention goes: 'recent sent' is exactly 1 day old and stays.
+    const custom = jobWith(sender, { sentRetentionDays: 1, deadRetentionDays: 30 });
+    expect((await custom.run(createTestJobContext(clock))).pruned).toBe(2);
+    expect(await countQueuedEmails(connection)).toMatchObject({ sent: 1, dead: 0, failed: 1 });
+  });
+});
+
+/** The `_id: { $in }` list lengths of the delete statements sent to the queue. */
+function recordDeletes(target: Connection): { inListLengths(): number[]; stop(): void } {
+  const lengths: number[] = [];
+  const client = target.getClient();
+  const listener = (event: { commandName: string; command: Record<string, unknown> }): void => {
+    if (event.commandName !== 'delete' || event.command.delete !== 'email_queue') return;
+    for (const statement of event.command.deletes as { q: { _id?: { $in?: unknown[] } } }[]) {
+      lengths.push(statement.q._id?.$in?.length ?? Number.NaN);
+    }
+  };
+  client.on('commandStarted', listener);
+  return { inListLengths: () => lengths, stop: () => client.off('commandStarted', listener) };
+}
+
+describe('queueDepth', () => {
+  it('counts pending and sending entries up to a limit', async () => {
+    const clock = new FakeClock();
+    const ids = await enqueueNumbered(4, clock.now());
+    await getEmailQueueModel(connection).updateOne({ _id: ids[0] }, { $set: { status: 'sending' } });
+    await getEmailQueueModel(connection).updateOne({ _id: ids[1] }, { $set: { status: 'sent' } });
+    expect(await queueDepth(connection)).toEqual({ pending: 2, sending: 1, atLimit: false });
+    expect(await queueDepth(connection, { countLimit: 2 })).toEqual({ pending: 2, sending: 1, atLimit: true });
+    await expect(queueDepth(connection, { countLimit: 0 })).rejects.toThrow(
+      'queueDepth countLimit must be an integer >= 1, got 0',
+    );
+    expect(await countQueuedEmails(connection)).toEqual({ pending: 2, sending: 1, sent: 1, failed: 0, dead: 0 });
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { classifyEmailSendError, computeRetryDelayMs, EmailSendError } from '../src/index.js';
+import { exponentialBackoffMs } from '@app/shared-jobs';
+import { classifyEmailSendError, deliveryBackoffPolicy, EmailSendError, parseEmailQueueSettings } from '../src/index.js';
 import { redactSecret } from '../src/sender/smtp-email-sender.js';
 import { formatIssuePath } from '../src/validation.js';
 
@@ -56,27 +57,31 @@ describe('classifyEmailSendError', () => {
   });
 });
 
-describe('computeRetryDelayMs', () => {
-  const policy = { initialDelayMs: 30_000, maxDelayMs: 3_600_000 };
+describe('delivery backoff (exponentialBackoffMs of @app/shared-jobs)', () => {
+  const policy = deliveryBackoffPolicy(parseEmailQueueSettings({}));
 
-  it('doubles per failed attempt, between half and all of the nominal delay', () => {
-    expect(computeRetryDelayMs(1, policy, () => 0)).toBe(15_000);
-    expect(computeRetryDelayMs(1, policy, () => 1)).toBe(30_000);
-    expect(computeRetryDelayMs(2, policy, () => 1)).toBe(60_000);
-    expect(computeRetryDelayMs(3, policy, () => 0.5)).toBe(90_000);
+  it('comes from the settings: 30 s initial, 1 h maximum by default', () => {
+    expect(policy).toEqual({ initialDelayMs: 30_000, maxDelayMs: 3_600_000 });
+    expect(
+      deliveryBackoffPolicy(parseEmailQueueSettings({ deliveryBackoffInitialSeconds: 5, deliveryBackoffMaxSeconds: 60 })),
+    ).toEqual({ initialDelayMs: 5000, maxDelayMs: 60_000 });
   });
 
-  it('is capped at the maximum, even for huge attempt numbers', () => {
-    expect(computeRetryDelayMs(20, policy, () => 1)).toBe(3_600_000);
-    expect(computeRetryDelayMs(5000, policy, () => 0)).toBe(1_800_000);
+  it('doubles per failed delivery attempt with ±20 % jitter', () => {
+    expect(exponentialBackoffMs(policy, 1, () => 0)).toBe(24_000);
+    expect(exponentialBackoffMs(policy, 1, () => 0.5)).toBe(30_000);
+    expect(exponentialBackoffMs(policy, 1, () => 1)).toBe(36_000);
+    expect(exponentialBackoffMs(policy, 2, () => 0.5)).toBe(60_000);
+    expect(exponentialBackoffMs(policy, 3, () => 0.5)).toBe(120_000);
   });
 
-  it('treats attempt 0 like attempt 1 and stays in range with Math.random', () => {
-    expect(computeRetryDelayMs(0, policy, () => 1)).toBe(30_000);
+  it('never exceeds the maximum, jitter included, even for huge attempt numbers', () => {
+    expect(exponentialBackoffMs(policy, 8, () => 1)).toBe(3_600_000);
+    expect(exponentialBackoffMs(policy, 5000, () => 0)).toBe(2_880_000);
     for (let sample = 0; sample < 100; sample += 1) {
-      const delay = computeRetryDelayMs(4, policy);
-      expect(delay).toBeGreaterThanOrEqual(120_000);
-      expect(delay).toBeLessThanOrEqual(240_000);
+      const delay = exponentialBackoffMs(policy, 4);
+      expect(delay).toBeGreaterThanOrEqual(192_000);
+      expect(delay).toBeLessThanOrEqual(288_000);
     }
   });
 });

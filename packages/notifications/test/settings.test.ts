@@ -9,17 +9,21 @@ import {
 
 describe('parseEmailQueueSettings', () => {
   it('fills every default', () => {
+    // No interval: the schedule's default is the job module's (the worker resolves the alias).
     expect(parseEmailQueueSettings({})).toEqual({
       enabled: true,
-      processingIntervalSeconds: 10,
-      batchSize: 50,
+      batchSize: 100,
       concurrency: 5,
-      maxAttempts: 5,
-      initialRetryDelaySeconds: 30,
-      maxRetryDelaySeconds: 3600,
+      maxEmailsPerRun: 10_000,
+      maxDeliveryAttempts: 5,
+      deliveryBackoffInitialSeconds: 30,
+      deliveryBackoffMaxSeconds: 3600,
       sendingLeaseSeconds: 300,
+      sentRetentionDays: 30,
+      deadRetentionDays: 90,
     });
-    expect(parseEmailQueueSettings(undefined).batchSize).toBe(50);
+    expect(parseEmailQueueSettings(undefined).batchSize).toBe(100);
+    expect(parseEmailQueueSettings({ processingIntervalSeconds: 15 }).processingIntervalSeconds).toBe(15);
   });
 
   it('names every bad key and the reason', () => {
@@ -40,10 +44,20 @@ describe('parseEmailQueueSettings', () => {
     expect((error as Error).message).toContain('bogus');
   });
 
-  it('requires maxRetryDelaySeconds >= initialRetryDelaySeconds', () => {
+  it('requires deliveryBackoffMaxSeconds >= deliveryBackoffInitialSeconds', () => {
     expect(() =>
-      parseEmailQueueSettings({ initialRetryDelaySeconds: 60, maxRetryDelaySeconds: 10 }),
-    ).toThrow('maxRetryDelaySeconds: must be at least initialRetryDelaySeconds');
+      parseEmailQueueSettings({ deliveryBackoffInitialSeconds: 60, deliveryBackoffMaxSeconds: 10 }),
+    ).toThrow('deliveryBackoffMaxSeconds: must be at least deliveryBackoffInitialSeconds');
+  });
+
+  it('names the new key of a renamed one (delivery attempts are not run retries)', () => {
+    expect(() => parseEmailQueueSettings({ maxAttempts: 3, initialRetryDelaySeconds: 5, colour: 'red' })).toThrow(
+      'invalid email queue settings: maxAttempts: renamed to maxDeliveryAttempts; ' +
+        'initialRetryDelaySeconds: renamed to deliveryBackoffInitialSeconds; (root): unrecognized key: "colour"',
+    );
+    expect(() => parseEmailQueueSettings({ maxRetryDelaySeconds: 5 })).toThrow(
+      'maxRetryDelaySeconds: renamed to deliveryBackoffMaxSeconds',
+    );
   });
 
   it('is embeddable: the schema is a zod schema', () => {

@@ -1,5 +1,11 @@
-import { findOccurrenceError, type MessageScheduler, type ScheduledOccurrence } from '@app/shared-jobs';
-import { MongoServerError, type Collection, type Db } from 'mongodb';
+import {
+  findOccurrenceError,
+  type MessageScheduler,
+  type OccurrenceRef,
+  type ResumePoint,
+  type ScheduledOccurrence,
+} from '@app/shared-jobs';
+import { MongoServerError, ObjectId, type Collection, type Db } from 'mongodb';
 import {
   newPendingDocument,
   occurrenceData,
@@ -18,38 +24,33 @@ export interface AgendaMessageSchedulerOptions {
   readonly collectionName?: string;
 }
 
+/** The filter matching a job's document while it holds the attempt `expected`. */
+function holding(jobName: string, expected: OccurrenceRef): Record<string, unknown> {
+  return {
+    name: jobName,
+    'data.occurrenceAt': new Date(expected.occurrenceAt.getTime()),
+    'data.attempt': expected.attempt,
+  };
+}
+
+function assertValid(occurrence: ScheduledOccurrence): void {
+  const invalid = findOccurrenceError(occurrence);
+  if (invalid !== null) throw invalid;
+}
+
 /**
- * {@link MessageScheduler} on Agenda's collection: one Agenda job document per job name,
- * `data = { occurrenceAt, attempt }`, `nextRunAt = runAt`.
- *
- * Replacement is update-else-insert-then-update-on-E11000 under a unique index on `name`:
- * the unique index is the one write FerretDB makes atomic (its upserts and
- * findOneAndUpdate are not), so concurrent schedulers can never create a second
- * document. Updates are last-writer-wins on that single document.
+ * {@link MessageScheduler} on Agenda's collection: one Agenda job document per job name
+ * (a unique index on `name`), `data` = the occurrence, `nextRunAt` = when it is due.
+ * Every write is a single-document update, atomic on MongoDB (and on the bundled
+ * server); the conditional ones filter on the occurrence the document holds.
  */
 export class AgendaMessageScheduler implements MessageScheduler {
   readonly collection: Collection<PendingOccurrenceDocument>;
-  private readonly database: Db;
-  private serverKind: Promise<boolean> | undefined;
 
   constructor(database: Db, options: AgendaMessageSchedulerOptions = {}) {
-    this.database = database;
     this.collection = database.collection<PendingOccurrenceDocument>(
       options.collectionName ?? defaultJobsCollectionName,
     );
-  }
-
-  /**
-   * Whether the server may undo a field update with a concurrent update of another field
-   * of the same document (FerretDB v1 rewrites whole documents; docs/ferretdb.md). Asked
-   * once per scheduler: `buildInfo` of FerretDB carries `ferretdbVersion`.
-   */
-  rewritesWholeDocuments(): Promise<boolean> {
-    this.serverKind ??= this.database
-      .admin()
-      .command({ buildInfo: 1 })
-      .then((build) => typeof build.ferretdbVersion === 'string');
-    return this.serverKind;
   }
 
   /** Creates the unique index on the job name. Call once before scheduling (idempotent). */
@@ -66,51 +67,50 @@ export class AgendaMessageScheduler implements MessageScheduler {
   }
 
   /**
-   * Replaces the job's pending occurrence. `options.insertFirst` (the caller has just seen
-   * that the job has no document) tries the insert before the update.
+   * Replaces the job's pending occurrence: one update in the steady state; a job without
+   * a document gets one inserted (a concurrent inserter makes ours fail on the unique
+   * index, and we update theirs).
    */
-  async schedule(occurrence: ScheduledOccurrence, options: { readonly insertFirst?: boolean } = {}): Promise<void> {
-    const invalid = findOccurrenceError(occurrence);
-    if (invalid !== null) throw invalid;
-    // Steady state: the document exists and one update replaces its occurrence. Otherwise
-    // insert; a concurrent inserter makes ours fail with E11000, and we update theirs.
-    if (options.insertFirst !== true && (await this.replacePending(occurrence))) return;
+  async schedule(occurrence: ScheduledOccurrence): Promise<void> {
+    assertValid(occurrence);
+    const update = { $set: { data: occurrenceData(occurrence), nextRunAt: new Date(occurrence.runAt.getTime()) } };
+    if ((await this.collection.updateOne({ name: occurrence.jobName }, update)).matchedCount > 0) return;
     try {
       await this.collection.insertOne(newPendingDocument(occurrence));
       return;
     } catch (error) {
       if (!(error instanceof MongoServerError) || error.code !== duplicateKeyCode) throw error;
     }
-    await this.replacePending(occurrence);
+    await this.collection.updateOne({ name: occurrence.jobName }, update);
   }
 
-  private async replacePending(occurrence: ScheduledOccurrence): Promise<boolean> {
-    const result = await this.collection.updateOne(
-      { name: occurrence.jobName },
-      { $set: { data: occurrenceData(occurrence), nextRunAt: new Date(occurrence.runAt.getTime()) } },
-    );
+  async replaceIfCurrent(expected: OccurrenceRef, next: ScheduledOccurrence): Promise<boolean> {
+    assertValid(next);
+    const result = await this.collection.updateOne(holding(next.jobName, expected), {
+      $set: { data: occurrenceData(next), nextRunAt: new Date(next.runAt.getTime()) },
+    });
     return result.matchedCount > 0;
   }
 
-  /**
-   * Schedules `occurrence` unless the pending occurrence is newer than `than` (an
-   * operator's trigger during the run that completed `than`): then it is kept and
-   * returned. The steady state is one conditional update (no read); the pending
-   * document is read only when that update matched nothing (no document yet, or a newer
-   * occurrence). Returns null when `occurrence` was scheduled.
-   */
-  async scheduleUnlessNewer(occurrence: ScheduledOccurrence, than: Date): Promise<ScheduledOccurrence | null> {
-    const invalid = findOccurrenceError(occurrence);
-    if (invalid !== null) throw invalid;
+  async replaceResumeIfCurrent(jobName: string, expected: OccurrenceRef, next: ResumePoint): Promise<boolean> {
     const result = await this.collection.updateOne(
-      { name: occurrence.jobName, 'data.occurrenceAt': { $lte: new Date(than.getTime()) } },
-      { $set: { data: occurrenceData(occurrence), nextRunAt: new Date(occurrence.runAt.getTime()) } },
+      {
+        name: jobName,
+        'data.resume.occurrenceAt': new Date(expected.occurrenceAt.getTime()),
+        'data.resume.attempt': expected.attempt,
+      },
+      {
+        $set: {
+          'data.resume': {
+            occurrenceAt: new Date(next.occurrenceAt.getTime()),
+            runAt: new Date(next.runAt.getTime()),
+            attempt: next.attempt,
+            cause: next.cause,
+          },
+        },
+      },
     );
-    if (result.matchedCount > 0) return null;
-    const pending = await this.getPending(occurrence.jobName);
-    if (pending !== null && pending.occurrenceAt.getTime() > than.getTime()) return pending;
-    await this.schedule(occurrence);
-    return null;
+    return result.matchedCount > 0;
   }
 
   async getPending(jobName: string): Promise<ScheduledOccurrence | null> {
@@ -135,9 +135,25 @@ export class AgendaMessageScheduler implements MessageScheduler {
     return result.matchedCount > 0;
   }
 
-  /** Clears the Agenda lock of a job's document so another replica can take it now. */
-  async releaseLock(jobName: string): Promise<void> {
-    await this.collection.updateOne({ name: jobName }, { $set: { lockedAt: null } });
+  /** Renews the locks Agenda instance `agendaName` holds on these documents (one write). */
+  async renewLocks(documentIds: readonly string[], agendaName: string, at: Date): Promise<void> {
+    if (documentIds.length === 0) return;
+    await this.collection.updateMany(
+      {
+        _id: { $in: documentIds.map((documentId) => new ObjectId(documentId)) },
+        lastModifiedBy: agendaName,
+        lockedAt: { $ne: null },
+      },
+      { $set: { lockedAt: at } },
+    );
+  }
+
+  /** Clears the lock of one document if Agenda instance `agendaName` still holds it. */
+  async releaseLock(documentId: string, agendaName: string): Promise<void> {
+    await this.collection.updateOne(
+      { _id: new ObjectId(documentId), lastModifiedBy: agendaName },
+      { $set: { lockedAt: null } },
+    );
   }
 
   /** Clears the locks Agenda instance `agendaName` holds (it writes its name as `lastModifiedBy`). */
@@ -152,10 +168,5 @@ export class AgendaMessageScheduler implements MessageScheduler {
   /** The documents of the named jobs, in one read. */
   async findDocuments(jobNames: readonly string[]): Promise<PendingOccurrenceDocument[]> {
     return this.collection.find({ name: { $in: [...jobNames] } }).toArray();
-  }
-
-  /** Every document of the collection, for listings. */
-  async listDocuments(): Promise<PendingOccurrenceDocument[]> {
-    return this.collection.find({}).toArray();
   }
 }

@@ -11,8 +11,9 @@
  * The save at the start of a run is skipped: it only records `lastRunAt` (the run ledger
  * records the start), and the lock it would rewrite was taken a moment before. It is the
  * first save after Agenda locked the document in this process (`getNextJobToRun` /
- * `lockJob`); later saves (progress `touch`, the unlock at the end) are written. One write
- * less per run, and one writer less on a document FerretDB rewrites whole.
+ * `lockJob`); the unlock at the end is written, and only while this Agenda instance still
+ * holds the lock (the lock manager renews locks; a document taken over stays locked by its
+ * new owner). A document that is gone (the job was cancelled) is not an error.
  */
 import { MongoBackend } from '@agendajs/mongo-backend';
 import type { AgendaBackend, JobParameters, JobRepository, JobRepositoryOptions } from 'agenda';
@@ -28,7 +29,15 @@ export class OccurrenceGuardBackend implements AgendaBackend {
   private readonly inner: MongoBackend;
   private readonly guardedRepository: JobRepository;
 
-  constructor(database: Db, collectionName: string) {
+  /**
+   * `onLockAttempt` hears every attempt of Agenda's scan to lock a job's document: the
+   * job name and whether this process got it (a cheap hook: no extra reads).
+   */
+  constructor(
+    database: Db,
+    collectionName: string,
+    onLockAttempt: (jobName: string, locked: boolean) => void = () => undefined,
+  ) {
     this.inner = new MongoBackend({ mongo: database, collection: collectionName });
     const collection: Collection = database.collection(collectionName);
     const innerRepository = this.inner.repository;
@@ -44,31 +53,36 @@ export class OccurrenceGuardBackend implements AgendaBackend {
       if (job._id === undefined) throw new Error('Cannot save job state without job ID');
       const jobId = job._id.toString();
       if (lockedHere.delete(jobId) && job.lockedAt !== null && job.lockedAt !== undefined) return;
-      const result = await collection.updateOne(
-        { _id: new ObjectId(jobId), name: job.name },
-        {
-          $set: {
-            lockedAt: toDateOrNull(job.lockedAt),
-            lastRunAt: toDateOrNull(job.lastRunAt),
-            progress: job.progress ?? null,
-            failReason: job.failReason ?? null,
-            failCount: job.failCount ?? null,
-            failedAt: toDateOrNull(job.failedAt),
-            lastFinishedAt: toDateOrNull(job.lastFinishedAt),
-            lastModifiedBy: options?.lastModifiedBy ?? null,
-          },
+      const unlocking = job.lockedAt === null || job.lockedAt === undefined;
+      const lastModifiedBy = options?.lastModifiedBy ?? null;
+      // The unlock at the end of a run only clears a lock this Agenda instance still holds:
+      // after a takeover the document is another worker's, and its lock must stay.
+      const filter =
+        unlocking && lastModifiedBy !== null
+          ? { _id: new ObjectId(jobId), name: job.name, lastModifiedBy }
+          : { _id: new ObjectId(jobId), name: job.name };
+      await collection.updateOne(filter, {
+        $set: {
+          lockedAt: toDateOrNull(job.lockedAt),
+          lastRunAt: toDateOrNull(job.lastRunAt),
+          progress: job.progress ?? null,
+          failReason: job.failReason ?? null,
+          failCount: job.failCount ?? null,
+          failedAt: toDateOrNull(job.failedAt),
+          lastFinishedAt: toDateOrNull(job.lastFinishedAt),
+          lastModifiedBy,
         },
-      );
-      if (result.matchedCount !== 1) {
-        throw new Error(`job ${job._id.toString()} (name: ${job.name}) no longer exists`);
-      }
+      });
     };
     this.guardedRepository = new Proxy(innerRepository, {
       get(target, property, receiver) {
         if (property === 'saveJobState') return saveJobState;
         if (property === 'getNextJobToRun') {
           return (...args: Parameters<JobRepository['getNextJobToRun']>) =>
-            target.getNextJobToRun(...args).then(rememberLock);
+            target.getNextJobToRun(...args).then((locked) => {
+              onLockAttempt(args[0], locked !== undefined);
+              return rememberLock(locked);
+            });
         }
         if (property === 'lockJob') {
           return (...args: Parameters<JobRepository['lockJob']>) => target.lockJob(...args).then(rememberLock);

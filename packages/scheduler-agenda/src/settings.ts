@@ -2,32 +2,30 @@
 
 /** How often Agenda scans for due jobs. Jobs due within the next scan are timed locally. */
 export const defaultProcessEveryMs = 500;
-/** Lock lifetime of a job that does not set `lockLifetimeMs`. */
-export const defaultLockLifetimeMs = 60_000;
+/**
+ * How long a worker may go without a heartbeat before its runs and locks may be taken
+ * over (the lease of its runs, and the lifetime of Agenda's locks, renewed every heartbeat).
+ */
+export const defaultLeaseTimeoutMs = 10_000;
+/** How often a worker renews its leases and locks and writes its heartbeat. */
+export const defaultHeartbeatIntervalMs = 2000;
+/** A run's progress is stored at most this often. */
+export const defaultProgressWriteEveryMs = 1000;
+/** How long the writes that end a run are retried while the database is out of reach. */
+export const defaultRecordDeadlineMs = 60_000;
 /** Agenda's collection: one document per recurring job name. */
 export const defaultJobsCollectionName = 'agendaJobs';
-/**
- * On FerretDB, how long an operator's write (trigger, pause, resume) settles before it is
- * read back, in case a concurrent write to the same job document undid it.
- */
-export const defaultWriteSettleMs = 250;
-/** Jitter of the retry backoff (±20 %): with factor 2, delays still grow attempt after attempt. */
-export const retryJitter = 0.2;
 
 export interface RuntimeSettings {
   readonly processEveryMs: number;
-  readonly defaultLockLifetimeMs: number;
+  readonly leaseTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly progressWriteEveryMs: number;
+  readonly recordDeadlineMs: number;
   readonly collectionName: string;
-  readonly writeSettleMs: number;
 }
 
-export interface RuntimeSettingsInput {
-  readonly processEveryMs?: number;
-  readonly defaultLockLifetimeMs?: number;
-  readonly collectionName?: string;
-  /** See {@link defaultWriteSettleMs}. */
-  readonly writeSettleMs?: number;
-}
+export type RuntimeSettingsInput = Partial<RuntimeSettings>;
 
 function positiveInteger(field: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -43,14 +41,23 @@ export function resolveRuntimeSettings(input: RuntimeSettingsInput = {}): Runtim
   if (typeof collectionName !== 'string' || collectionName.trim() === '') {
     throw new TypeError('collectionName must be a non-empty string');
   }
+  const leaseTimeoutMs = positiveInteger('leaseTimeoutMs', input.leaseTimeoutMs, defaultLeaseTimeoutMs);
+  const heartbeatIntervalMs = positiveInteger(
+    'heartbeatIntervalMs',
+    input.heartbeatIntervalMs,
+    Math.min(defaultHeartbeatIntervalMs, Math.floor(leaseTimeoutMs / 5)),
+  );
+  if (heartbeatIntervalMs * 3 > leaseTimeoutMs) {
+    throw new RangeError(
+      `heartbeatIntervalMs (${heartbeatIntervalMs}) must be at most a third of leaseTimeoutMs (${leaseTimeoutMs})`,
+    );
+  }
   return {
     processEveryMs: positiveInteger('processEveryMs', input.processEveryMs, defaultProcessEveryMs),
-    defaultLockLifetimeMs: positiveInteger(
-      'defaultLockLifetimeMs',
-      input.defaultLockLifetimeMs,
-      defaultLockLifetimeMs,
-    ),
+    leaseTimeoutMs,
+    heartbeatIntervalMs,
+    progressWriteEveryMs: positiveInteger('progressWriteEveryMs', input.progressWriteEveryMs, defaultProgressWriteEveryMs),
+    recordDeadlineMs: positiveInteger('recordDeadlineMs', input.recordDeadlineMs, defaultRecordDeadlineMs),
     collectionName,
-    writeSettleMs: positiveInteger('writeSettleMs', input.writeSettleMs, defaultWriteSettleMs),
   };
 }

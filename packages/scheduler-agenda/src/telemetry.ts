@@ -1,6 +1,11 @@
 /**
  * Spans and metrics through `@opentelemetry/api` only: without an installed SDK they are
  * no-ops; the worker installs the SDK and exporters.
+ *
+ * Names follow the OpenTelemetry naming rules: dot-separated namespaces, snake_case within
+ * a component, units in `unit` (UCUM; `{run}` style annotations for counts), never in
+ * the name. Durations are seconds, with explicit buckets from 10 ms up to an hour (the
+ * SDK's default buckets stop at 10 s, and jobs run for minutes).
  */
 import {
   context,
@@ -11,10 +16,35 @@ import {
   type Counter,
   type Histogram,
   type Span,
+  type UpDownCounter,
 } from '@opentelemetry/api';
 import { toJobRunError, type JobResultSummary } from '@app/shared-jobs';
 
 export const instrumentationName = '@app/scheduler-agenda';
+
+/** The runtime's metric names (OpenTelemetry names; Prometheus shows dots as underscores). */
+export const runtimeMetricNames = {
+  /** Counter `{run}`: runs that ended, by `job.name` and `job.outcome`. */
+  runs: 'job.runs',
+  /** Histogram `s`: how long runs took, by `job.name` and `job.outcome`. */
+  runDuration: 'job.run.duration',
+  /** Histogram `s`: handler start minus the instant the occurrence was due, by `job.name`. */
+  scheduleLag: 'job.schedule.lag',
+  /** Counter `{claim}`: due occurrences not run here, by `job.name` and `job.lost_claim.reason`. */
+  lostClaims: 'job.lost_claims',
+  /** UpDownCounter `{run}`: runs executing in this process now, by `job.name`. */
+  activeRuns: 'job.active_runs',
+} as const;
+
+/** Bucket boundaries (seconds) of `job.run.duration`: 10 ms to one hour. */
+export const runDurationBucketsSeconds: readonly number[] = [
+  0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600,
+];
+
+/** Bucket boundaries (seconds) of `job.schedule.lag`: 5 ms to one hour. */
+export const scheduleLagBucketsSeconds: readonly number[] = [
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600,
+];
 
 export interface RunSpanInput {
   readonly jobName: string;
@@ -31,24 +61,34 @@ export interface RunTelemetry {
   countRun(jobName: string, outcome: string, durationMs: number): void;
   recordLag(jobName: string, lagMs: number): void;
   countLostClaim(jobName: string, reason: string): void;
+  /** Counts a run as executing in this process; call the returned function once, when it ends. */
+  trackActiveRun(jobName: string): () => void;
 }
 
 export function createRunTelemetry(): RunTelemetry {
   const tracer = trace.getTracer(instrumentationName);
   const meter = metrics.getMeter(instrumentationName);
-  const runs: Counter = meter.createCounter('job.runs', {
-    description: 'Job runs by outcome',
+  const runs: Counter = meter.createCounter(runtimeMetricNames.runs, {
+    description: 'Job runs that ended, by outcome',
+    unit: '{run}',
   });
-  const duration: Histogram = meter.createHistogram('job.run.duration', {
+  const duration: Histogram = meter.createHistogram(runtimeMetricNames.runDuration, {
     description: 'Duration of a job run',
-    unit: 'ms',
+    unit: 's',
+    advice: { explicitBucketBoundaries: [...runDurationBucketsSeconds] },
   });
-  const lag: Histogram = meter.createHistogram('job.schedule.lag', {
+  const lag: Histogram = meter.createHistogram(runtimeMetricNames.scheduleLag, {
     description: 'Handler start minus the instant the occurrence was due',
-    unit: 'ms',
+    unit: 's',
+    advice: { explicitBucketBoundaries: [...scheduleLagBucketsSeconds] },
   });
-  const lostClaims: Counter = meter.createCounter('job.claims.lost', {
-    description: 'Occurrences skipped because another instance owned the claim',
+  const lostClaims: Counter = meter.createCounter(runtimeMetricNames.lostClaims, {
+    description: 'Due occurrences not run here: done already, running or claimed elsewhere, exhausted, misfired',
+    unit: '{claim}',
+  });
+  const activeRuns: UpDownCounter = meter.createUpDownCounter(runtimeMetricNames.activeRuns, {
+    description: 'Job runs executing in this process',
+    unit: '{run}',
   });
   return {
     async inRunSpan(input, work) {
@@ -79,13 +119,18 @@ export function createRunTelemetry(): RunTelemetry {
     },
     countRun(jobName, outcome, durationMs) {
       runs.add(1, { 'job.name': jobName, 'job.outcome': outcome });
-      duration.record(durationMs, { 'job.name': jobName, 'job.outcome': outcome });
+      duration.record(Math.max(0, durationMs) / 1000, { 'job.name': jobName, 'job.outcome': outcome });
     },
     recordLag(jobName, lagMs) {
-      lag.record(Math.max(0, lagMs), { 'job.name': jobName });
+      lag.record(Math.max(0, lagMs) / 1000, { 'job.name': jobName });
     },
     countLostClaim(jobName, reason) {
-      lostClaims.add(1, { 'job.name': jobName, 'job.claim_lost_reason': reason });
+      lostClaims.add(1, { 'job.name': jobName, 'job.lost_claim.reason': reason });
+    },
+    trackActiveRun(jobName) {
+      const attributes = { 'job.name': jobName };
+      activeRuns.add(1, attributes);
+      return () => activeRuns.add(-1, attributes);
     },
   };
 }

@@ -1,3 +1,4 @@
+import type { ScheduledOccurrence } from '@app/shared-jobs';
 import { describeMessageSchedulerConformance } from '@app/shared-jobs/testing';
 import { testDatabaseName, testMongoUri } from '@app/mongo-local/testing';
 import { Agenda } from 'agenda';
@@ -7,7 +8,7 @@ import { AgendaMessageScheduler, OccurrenceGuardBackend } from '../src/index.js'
 
 let collectionCounter = 0;
 
-describeMessageSchedulerConformance('AgendaMessageScheduler on FerretDB', async () => {
+describeMessageSchedulerConformance('AgendaMessageScheduler on the test server', async () => {
   collectionCounter += 1;
   const collectionName = `agendaJobs_conformance_${collectionCounter}`;
   const clients: MongoClient[] = [];
@@ -41,19 +42,27 @@ describe('AgendaMessageScheduler with Agenda processing the document', () => {
     await client.close();
   });
 
-  it("keeps an occurrence scheduled during a run when Agenda saves the job state afterwards", async () => {
+  const occurrence = (jobName: string, occurrenceAt: Date, overrides: Partial<ScheduledOccurrence> = {}): ScheduledOccurrence => ({
+    jobName,
+    occurrenceAt,
+    runAt: occurrenceAt,
+    attempt: 1,
+    cause: 'schedule',
+    requestedBy: null,
+    resume: null,
+    timing: null,
+    ...overrides,
+  });
+
+  it('keeps an occurrence scheduled during a run when Agenda saves the job state afterwards', async () => {
     const database = client.db(testDatabaseName());
     const collectionName = 'agendaJobs_save_race';
     const scheduler = new AgendaMessageScheduler(database, { collectionName });
     await scheduler.ensureIndexes();
-    const first = { jobName: 'chain', occurrenceAt: new Date(Date.now() - 1000), runAt: new Date(), attempt: 1 };
-    const next = {
-      jobName: 'chain',
-      occurrenceAt: new Date(Date.now() + 3_600_000),
-      runAt: new Date(Date.now() + 3_600_000),
-      attempt: 1,
-    };
+    const first = occurrence('chain', new Date(Date.now() - 1000), { runAt: new Date() });
+    const next = occurrence('chain', new Date(Date.now() + 3_600_000));
     const agenda = new Agenda({
+      name: 'save-race-agenda',
       backend: new OccurrenceGuardBackend(database, collectionName),
       processEvery: 100,
     });
@@ -61,10 +70,9 @@ describe('AgendaMessageScheduler with Agenda processing the document', () => {
     const completed = new Promise<void>((resolve) => {
       agenda.on('complete', () => resolve());
     });
-    agenda.define('chain', async (job) => {
+    agenda.define('chain', async () => {
       runs += 1;
-      await scheduler.schedule(next);
-      await job.touch(50);
+      expect(await scheduler.replaceIfCurrent(first, next)).toBe(true);
     });
     await scheduler.schedule(first);
     await agenda.start();
@@ -78,80 +86,119 @@ describe('AgendaMessageScheduler with Agenda processing the document', () => {
     expect(await database.collection(collectionName).countDocuments({})).toBe(1);
   });
 
+  it("leaves the lock of a worker that took the document over when a finished run's Agenda unlocks", async () => {
+    const database = client.db(testDatabaseName());
+    const collectionName = 'agendaJobs_unlock_taken_over';
+    const scheduler = new AgendaMessageScheduler(database, { collectionName });
+    await scheduler.ensureIndexes();
+    await scheduler.schedule(occurrence('taken', new Date(Date.now() - 1000), { runAt: new Date() }));
+    const agenda = new Agenda({ name: 'first-owner', backend: new OccurrenceGuardBackend(database, collectionName), processEvery: 100 });
+    const completed = new Promise<void>((resolve) => {
+      agenda.on('complete', () => resolve());
+    });
+    const takenOverAt = new Date();
+    agenda.define('taken', async () => {
+      // Another worker's Agenda locks the document while this run is still going.
+      await database.collection(collectionName).updateOne({ name: 'taken' }, { $set: { lockedAt: takenOverAt, lastModifiedBy: 'second-owner' } });
+    });
+    await agenda.start();
+    await completed;
+    await agenda.stop(false);
+    const document = await database.collection(collectionName).findOne({ name: 'taken' });
+    expect(document).toMatchObject({ lockedAt: takenOverAt, lastModifiedBy: 'second-owner' });
+  });
+
+  it('renews and releases only the locks its Agenda instance holds', async () => {
+    const database = client.db(testDatabaseName());
+    const collectionName = 'agendaJobs_locks';
+    const scheduler = new AgendaMessageScheduler(database, { collectionName });
+    await scheduler.ensureIndexes();
+    const lockedAt = new Date(Date.now() - 5000);
+    await database.collection(collectionName).insertMany([
+      { name: 'mine', data: {}, nextRunAt: new Date(), lockedAt, lastModifiedBy: 'me' },
+      { name: 'theirs', data: {}, nextRunAt: new Date(), lockedAt, lastModifiedBy: 'them' },
+    ]);
+    const ids = (await database.collection(collectionName).find({}).toArray()).map((document) => document._id.toHexString());
+    const renewedAt = new Date();
+    await scheduler.renewLocks(ids, 'me', renewedAt);
+    const byName = async (name: string) => database.collection(collectionName).findOne({ name });
+    expect((await byName('mine'))?.lockedAt).toEqual(renewedAt);
+    expect((await byName('theirs'))?.lockedAt).toEqual(lockedAt);
+    await scheduler.releaseLock(ids[1]!, 'me');
+    expect((await byName('theirs'))?.lockedAt).toEqual(lockedAt);
+    await scheduler.releaseLock(ids[0]!, 'me');
+    expect((await byName('mine'))?.lockedAt).toBeNull();
+    await scheduler.renewLocks([], 'me', renewedAt);
+  });
+
   it('does not hand a paused job to Agenda and keeps the flag across rescheduling', async () => {
     const database = client.db(testDatabaseName());
     const collectionName = 'agendaJobs_paused';
     const scheduler = new AgendaMessageScheduler(database, { collectionName });
     await scheduler.ensureIndexes();
-    const due = { jobName: 'paused-job', occurrenceAt: new Date(0), runAt: new Date(), attempt: 1 };
+    const due = occurrence('paused-job', new Date(0), { runAt: new Date() });
     expect(await scheduler.setPaused('paused-job', true)).toBe(false);
     await scheduler.schedule(due);
     expect(await scheduler.setPaused('paused-job', true)).toBe(true);
-    await scheduler.schedule({ ...due, attempt: 2 });
+    await scheduler.schedule({ ...due, attempt: 2, cause: 'retry' });
     expect(await scheduler.isPaused('paused-job')).toBe(true);
-    const agenda = new Agenda({
-      backend: new OccurrenceGuardBackend(database, collectionName),
-      processEvery: 100,
-    });
+    const agenda = new Agenda({ backend: new OccurrenceGuardBackend(database, collectionName), processEvery: 100 });
     let runs = 0;
-    agenda.define('paused-job', () => {
-      runs += 1;
-      return Promise.resolve();
+    const ran = new Promise<void>((resolve) => {
+      agenda.define('paused-job', () => {
+        runs += 1;
+        resolve();
+        return Promise.resolve();
+      });
     });
     await agenda.start();
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    // Proof that the paused moment passed: a job scheduled after it, due earlier, ran first.
+    await scheduler.schedule(occurrence('witness', new Date(0), { runAt: new Date() }));
+    const witnessRan = new Promise<void>((resolve) => {
+      agenda.define('witness', () => {
+        resolve();
+        return Promise.resolve();
+      });
+    });
+    await witnessRan;
+    await new Promise((resolve) => setTimeout(resolve, 300));
     expect(runs).toBe(0);
     await scheduler.setPaused('paused-job', false);
-    await new Promise((resolve) => setTimeout(resolve, 800));
+    await ran;
     await agenda.stop(false);
-    expect(runs).toBeGreaterThanOrEqual(1);
+    expect(runs).toBe(1);
     expect(await scheduler.isPaused('paused-job')).toBe(false);
   });
 
-  it('schedules unless the pending occurrence is newer, reading only when the update matched nothing', async () => {
+  it('reads a document written by release 0.1.0 (occurrence and attempt only)', async () => {
     const database = client.db(testDatabaseName());
-    const collectionName = 'agendaJobs_unless_newer';
+    const collectionName = 'agendaJobs_legacy';
+    const occurrenceAt = new Date(Date.UTC(2026, 11, 1));
+    await database.collection(collectionName).insertMany([
+      { name: 'legacy', data: { occurrenceAt, attempt: 1 }, nextRunAt: occurrenceAt },
+      { name: 'legacy-retry', data: { occurrenceAt: occurrenceAt.toISOString(), attempt: 2 }, nextRunAt: occurrenceAt },
+    ]);
     const scheduler = new AgendaMessageScheduler(database, { collectionName });
-    await scheduler.ensureIndexes();
-    const at = (offsetMs: number) => new Date(Date.UTC(2026, 0, 1) + offsetMs);
-    const occurrence = (occurrenceAt: Date, attempt = 1) => ({ jobName: 'chain', occurrenceAt, runAt: occurrenceAt, attempt });
-    // No document yet: inserted.
-    expect(await scheduler.scheduleUnlessNewer(occurrence(at(60_000)), at(0))).toBeNull();
-    expect(await scheduler.getPending('chain')).toEqual(occurrence(at(60_000)));
-    // The pending occurrence is the one that ran (here a retry of it): replaced.
-    await scheduler.schedule(occurrence(at(60_000), 2));
-    expect(await scheduler.scheduleUnlessNewer(occurrence(at(120_000)), at(60_000))).toBeNull();
-    expect(await scheduler.getPending('chain')).toEqual(occurrence(at(120_000)));
-    // A newer occurrence (a trigger during the run of 120 000): kept and returned.
-    await scheduler.schedule(occurrence(at(130_000)));
-    expect(await scheduler.scheduleUnlessNewer(occurrence(at(180_000)), at(120_000))).toEqual(occurrence(at(130_000)));
-    expect(await scheduler.getPending('chain')).toEqual(occurrence(at(130_000)));
-    expect(await database.collection(collectionName).countDocuments({ name: 'chain' })).toBe(1);
-    await expect(
-      scheduler.scheduleUnlessNewer({ ...occurrence(at(0)), attempt: 0 }, at(0)),
-    ).rejects.toThrow(/attempt/u);
-  });
-
-  it('inserts first when told the job has no document, and updates when it has one after all', async () => {
-    const database = client.db(testDatabaseName());
-    const collectionName = 'agendaJobs_insert_first';
-    const scheduler = new AgendaMessageScheduler(database, { collectionName });
-    await scheduler.ensureIndexes();
-    const first = { jobName: 'fresh', occurrenceAt: new Date(1000), runAt: new Date(1000), attempt: 1 };
-    const second = { jobName: 'fresh', occurrenceAt: new Date(2000), runAt: new Date(2000), attempt: 1 };
-    await scheduler.schedule(first, { insertFirst: true });
-    await scheduler.schedule(second, { insertFirst: true }); // a concurrent start-up inserted meanwhile
-    expect(await scheduler.getPending('fresh')).toEqual(second);
-    expect(await database.collection(collectionName).countDocuments({ name: 'fresh' })).toBe(1);
-    expect(await scheduler.findDocuments(['fresh', 'absent'])).toHaveLength(1);
+    expect(await scheduler.getPending('legacy')).toEqual(occurrence('legacy', occurrenceAt));
+    expect(await scheduler.getPending('legacy-retry')).toEqual(occurrence('legacy-retry', occurrenceAt, { attempt: 2, cause: 'retry' }));
   });
 
   it('rejects a document with unreadable data with an error naming the field', async () => {
     const database = client.db(testDatabaseName());
     const collectionName = 'agendaJobs_bad';
-    await database.collection(collectionName).insertOne({ name: 'broken', data: { attempt: 0, occurrenceAt: new Date() }, nextRunAt: new Date() });
+    await database.collection(collectionName).insertMany([
+      { name: 'broken', data: { attempt: 0, occurrenceAt: new Date() }, nextRunAt: new Date() },
+      { name: 'no-date', data: { attempt: 1, occurrenceAt: 'yesterday' }, nextRunAt: new Date() },
+      { name: 'bad-cause', data: { attempt: 1, occurrenceAt: new Date(), cause: 'whim' }, nextRunAt: new Date() },
+      { name: 'bad-resume', data: { attempt: 1, occurrenceAt: new Date(), resume: { attempt: 1 } }, nextRunAt: new Date() },
+      { name: 'not-due', data: 'garbage', nextRunAt: null },
+    ]);
     const scheduler = new AgendaMessageScheduler(database, { collectionName });
     await expect(scheduler.getPending('broken')).rejects.toThrow(/data\.attempt/u);
+    await expect(scheduler.getPending('no-date')).rejects.toThrow(/data\.occurrenceAt/u);
+    await expect(scheduler.getPending('bad-cause')).rejects.toThrow(/data\.cause/u);
+    await expect(scheduler.getPending('bad-resume')).rejects.toThrow(/data\.resume/u);
+    expect(await scheduler.getPending('not-due')).toBeNull();
   });
 
   it('explains a failed unique-index creation (duplicate job documents)', async () => {

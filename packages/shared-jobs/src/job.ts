@@ -1,4 +1,6 @@
 import type { Clock } from './clock.js';
+import type { OccurrenceCause } from './occurrence.js';
+import type { JobSchedule, MisfirePolicy, RetryPolicy } from './schedule/index.js';
 
 /** What a handler returns: counts and short facts, stored in the history and on the span. */
 export type JobResultSummary = Readonly<Record<string, number | string | boolean>>;
@@ -23,37 +25,38 @@ export interface JobContext {
   readonly runId: string;
   readonly occurrenceAt: Date;
   readonly attempt: number;
+  readonly cause: OccurrenceCause;
   readonly clock: Clock;
   readonly logger: JobLogger;
-  /** Aborted when the worker drains past its deadline: stop soon, leave data consistent. */
+  /**
+   * Aborted when the run must stop: the worker drains past its deadline, the run stalled
+   * (no progress within the job's stall timeout), or the worker lost the database long
+   * enough that another one may take the run over. Stop soon, leave data consistent.
+   */
   readonly signal: AbortSignal;
-  /** Reports progress and keeps the run's lock alive: call it in long loops. */
+  /** Reports progress: shown to operators, and proof of life for the stall timeout. */
   reportProgress(progress: JobProgress): Promise<void>;
 }
 
-/**
- * `once` (default): a missed slot runs once now, whatever number of slots were missed.
- * `skip`: missed slots are skipped; the next run is the next future slot.
- */
-export type MisfirePolicy = 'once' | 'skip';
-
-export interface RetryPolicy {
-  /** Attempts per occurrence, the first included (1 = no retry). */
-  readonly maxAttempts: number;
-  /** Delay before the second attempt; it doubles each attempt (with jitter). */
-  readonly initialDelayMs: number;
-  readonly maxDelayMs: number;
-}
+/** One attempt per occurrence. */
+export const noRetry: RetryPolicy = { maxAttempts: 1, initialDelayMs: 0, maxDelayMs: 0 };
 
 /** A recurring job: schedule as data, plus a handler that does the domain work. */
 export interface RecurringJob<TResult extends JobResultSummary = JobResultSummary> {
   readonly name: string;
-  readonly intervalMs: number;
-  readonly misfirePolicy?: MisfirePolicy;
+  readonly schedule: JobSchedule;
+  /** What happens to slots missed while no worker ran the job (default `once`). */
+  readonly misfire?: MisfirePolicy;
+  /** Run retries (default: none). */
   readonly retry?: RetryPolicy;
-  /** How long a run may go without reporting progress before it counts as dead. */
-  readonly lockLifetimeMs?: number;
+  /**
+   * A run that reports no progress for this long is failed as stalled and aborted (a
+   * hung handler). None by default: a slow handler on a live worker keeps its run.
+   */
+  readonly stallTimeoutMs?: number;
   run(context: JobContext): Promise<TResult>;
+  /** Releases what the job holds (an SMTP pool, say); the worker calls it at shutdown. */
+  dispose?(): Promise<void> | void;
 }
 
 /** A logger that drops everything. */

@@ -1,9 +1,12 @@
-import type { ScheduledOccurrence } from './occurrence.js';
+import type { OccurrenceRef, ResumePoint, ScheduledOccurrence } from './occurrence.js';
 
 /**
  * Durable, delayed delivery of occurrences, keyed by job name: a job has at most one
  * pending occurrence. Scheduling replaces it, never adds a second one, even when
  * several instances schedule the same job at the same instant.
+ *
+ * The conditional replacements are compare-and-set writes on the one pending record:
+ * of concurrent callers expecting the same occurrence, exactly one succeeds.
  */
 export interface MessageScheduler {
   /** Makes `occurrence` the single pending occurrence of `occurrence.jobName`. */
@@ -12,4 +15,15 @@ export interface MessageScheduler {
   getPending(jobName: string): Promise<ScheduledOccurrence | null>;
   /** Removes the pending occurrence of a job; true when there was one. */
   cancel(jobName: string): Promise<boolean>;
+  /**
+   * Replaces the pending occurrence with `next` if it is still the attempt `expected`
+   * (same occurrence instant and attempt); false when it is another one or there is none.
+   */
+  replaceIfCurrent(expected: OccurrenceRef, next: ScheduledOccurrence): Promise<boolean>;
+  /**
+   * Sets the resume point of the pending occurrence of `jobName` to `next` if it is
+   * currently `expected` (a rerun was put in front of `expected` while it ran); false
+   * otherwise.
+   */
+  replaceResumeIfCurrent(jobName: string, expected: OccurrenceRef, next: ResumePoint): Promise<boolean>;
 }

@@ -19,8 +19,12 @@ export interface RecurringJobExecution {
 /** Persistence of executions, keyed by job name (one record per job). */
 export interface RecurringJobRepository {
   getLastExecution(jobName: string): Promise<RecurringJobExecution | null>;
-  /** Inserts or replaces the record of `execution.jobName`. */
-  upsertExecution(execution: RecurringJobExecution): Promise<void>;
+  /**
+   * Inserts or replaces the record of `execution.jobName`, unless the stored record is
+   * of a later occurrence (a stale completion never moves the chain back): returns false
+   * then, true when written.
+   */
+  upsertExecution(execution: RecurringJobExecution): Promise<boolean>;
   /** Every job's record, sorted by job name. */
   listExecutions(): Promise<RecurringJobExecution[]>;
 }

@@ -1,152 +1,239 @@
+/**
+ * The two scheduling operations every replica runs: make sure a job has its pending
+ * occurrence (start-up), and complete an occurrence (record it, schedule what follows).
+ * Written once, on the contracts only, so the unit tests (in-memory fakes) and
+ * production (Agenda, Mongoose) run the same code.
+ */
 import type { Clock } from './clock.js';
-import { currentInstance, type InstanceIdentity } from './instance.js';
-import type { MisfirePolicy } from './job.js';
+import type { InstanceIdentity } from './instance.js';
 import type { MessageScheduler } from './message-scheduler.js';
+import { computeNextOccurrence, reconsiderOverdue } from './next-occurrence.js';
 import type { ScheduledOccurrence } from './occurrence.js';
 import type { RecurringJobExecution, RecurringJobRepository } from './recurring-job-repository.js';
+import { assertValidTiming, isSameTiming, type JobTiming } from './timing.js';
 
-/** The schedule of a recurring job, as data. */
-export interface RecurringJobSchedule {
+/** A job as the scheduling operations see it. */
+export interface ScheduledJob {
   readonly jobName: string;
-  readonly intervalMs: number;
-  readonly misfirePolicy?: MisfirePolicy;
+  readonly timing: JobTiming;
 }
 
-export interface RecordExecutionInput {
-  /** The slot of the occurrence that completed. */
-  readonly occurrenceAt: Date;
-  /** When its run started. The next slot is `executedAt + interval`. */
-  readonly executedAt: Date;
+export type EnsureScheduledChange =
+  /** The pending occurrence was right: nothing written. */
+  | 'kept'
+  /** The job had none (first start, or its chain had stopped): one was scheduled. */
+  | 'created'
+  /** The timing changed (or was unknown): the pending occurrence was replaced by the new one's next slot. */
+  | 'rescheduled'
+  /** The pending occurrence already matched the timing, which was recorded on it. */
+  | 'timing-adopted'
+  /** The pending occurrence carries a timing adopted after this replica started: followed, not replaced. */
+  | 'timing-deferred';
+
+export interface EnsureScheduledResult {
+  readonly pending: ScheduledOccurrence;
+  readonly change: EnsureScheduledChange;
 }
 
-/** Orchestrates scheduling from persisted state and recording of completed occurrences. */
+export interface CompleteOccurrenceInput {
+  /** The pending occurrence that was handed over and ran (or was found done). */
+  readonly occurrence: ScheduledOccurrence;
+  /** The timing to continue on: the occurrence's own, else the job's configured one. */
+  readonly timing: JobTiming;
+  readonly outcome: 'succeeded' | 'failed';
+  /** The attempt number of the run that ended (above the handed one after a takeover). */
+  readonly attempt: number;
+  /** For a failure: the delay before the next attempt, or null when there is none. */
+  readonly retryDelayMs: number | null;
+  /** When the run started: intervals are anchored to it. */
+  readonly startedAt: Date;
+  readonly executedBy: InstanceIdentity;
+}
+
+export interface CompletionResult {
+  /** What follows the completed occurrence. */
+  readonly next: ScheduledOccurrence;
+  /**
+   * `advanced`: it became the pending occurrence. `resume-updated`: a rerun was put in
+   * front of the completed occurrence while it ran; it now resumes to `next`. `kept`:
+   * the pending occurrence had been replaced meanwhile (an operator, a newer
+   * completion): it stays.
+   */
+  readonly applied: 'advanced' | 'resume-updated' | 'kept';
+}
+
 export interface RecurringJobService {
   /**
-   * Makes sure the job has its one pending occurrence, computed from the persisted last
-   * execution. Idempotent: ten start-ups leave one pending occurrence. A pending
-   * occurrence with the computed identity is kept as is (its attempt count included).
+   * Makes sure the job has its one pending occurrence. Idempotent: ten start-ups leave
+   * one pending occurrence, and a pending occurrence on the same timing is kept as it is
+   * (a retry, an operator's run, its attempt count). A changed timing replaces it with
+   * the new timing's next slot, unless the pending occurrence's timing was adopted
+   * after `replicaStartedAt` (a newer deployment's): that one is followed.
    */
-  ensureScheduled(schedule: RecurringJobSchedule): Promise<ScheduledOccurrence>;
+  ensureScheduled(job: ScheduledJob, replicaStartedAt: Date): Promise<EnsureScheduledResult>;
   /**
-   * Persists the completed occurrence (last executed at, next scheduled at, this
-   * instance) and schedules the next one. Only the owner of the run may call it.
+   * Completes an occurrence: a failure with a retry left schedules the next attempt;
+   * otherwise the execution is recorded (not for reruns, which never move the chain) and
+   * the next occurrence is scheduled, replacing the completed one only if it is still
+   * the pending one.
    */
-  recordAndScheduleNext(
-    schedule: RecurringJobSchedule,
-    input: RecordExecutionInput,
-  ): Promise<ScheduledOccurrence>;
-}
-
-/** Checks a schedule; throws an error naming the bad field. */
-export function assertValidSchedule(schedule: RecurringJobSchedule): void {
-  if (typeof schedule.jobName !== 'string' || schedule.jobName.trim() === '') {
-    throw new TypeError('schedule.jobName must be a non-empty string');
-  }
-  if (!Number.isSafeInteger(schedule.intervalMs) || schedule.intervalMs <= 0) {
-    throw new RangeError(
-      `schedule.intervalMs of job "${schedule.jobName}" must be a positive integer (milliseconds), got ${String(schedule.intervalMs)}`,
-    );
-  }
-  const policy = schedule.misfirePolicy;
-  if (policy !== undefined && policy !== 'once' && policy !== 'skip') {
-    throw new TypeError(
-      `schedule.misfirePolicy of job "${schedule.jobName}" must be "once" or "skip", got ${String(policy)}`,
-    );
-  }
-}
-
-/**
- * The next occurrence of a job, a pure function of the persisted last execution and now:
- *
- * - never executed: the first-run slot, the start of the current interval window
- *   (aligned to the Unix epoch, so instances starting together compute the same
- *   identity), due now;
- * - executed, next slot in the future: `lastExecutedAt + interval`, due then;
- * - executed, overdue, policy `once`: identity is the missed slot, due now (one run,
- *   however many slots were missed);
- * - executed, overdue, policy `skip`: the first slot after now on the same grid, due then.
- */
-export function computeNextOccurrence(
-  schedule: RecurringJobSchedule,
-  lastExecution: RecurringJobExecution | null,
-  now: Date,
-): ScheduledOccurrence {
-  assertValidSchedule(schedule);
-  const nowMs = now.getTime();
-  const { jobName, intervalMs } = schedule;
-  if (lastExecution === null) {
-    const firstSlotMs = Math.floor(nowMs / intervalMs) * intervalMs;
-    return { jobName, occurrenceAt: new Date(firstSlotMs), runAt: now, attempt: 1 };
-  }
-  const nextSlotMs = lastExecution.lastExecutedAt.getTime() + intervalMs;
-  if (nextSlotMs > nowMs) {
-    const slot = new Date(nextSlotMs);
-    return { jobName, occurrenceAt: slot, runAt: slot, attempt: 1 };
-  }
-  if ((schedule.misfirePolicy ?? 'once') === 'skip') {
-    const missedSlots = Math.floor((nowMs - nextSlotMs) / intervalMs) + 1;
-    const slot = new Date(nextSlotMs + missedSlots * intervalMs);
-    return { jobName, occurrenceAt: slot, runAt: slot, attempt: 1 };
-  }
-  return { jobName, occurrenceAt: new Date(nextSlotMs), runAt: now, attempt: 1 };
+  completeOccurrence(input: CompleteOccurrenceInput): Promise<CompletionResult>;
+  /**
+   * Applies the misfire policy to a regular occurrence handed over late (see
+   * `reconsiderOverdue`): null when it runs as it is; else the occurrence that replaced
+   * it, written only if it is still the pending one (whatever is pending is returned).
+   */
+  applyMisfire(occurrence: ScheduledOccurrence, timing: JobTiming): Promise<ScheduledOccurrence | null>;
 }
 
 export interface DefaultRecurringJobServiceOptions {
   readonly repository: RecurringJobRepository;
   readonly scheduler: MessageScheduler;
   readonly clock: Clock;
-  /** Recorded as `lastExecutedBy`; defaults to this process. */
-  readonly instance?: InstanceIdentity;
 }
 
-/** The implementation of {@link RecurringJobService}; depends on the contracts only. */
+/** How often a compare-and-set at start-up is retried when a concurrent writer won. */
+const maxStartUpRounds = 5;
+
 export class DefaultRecurringJobService implements RecurringJobService {
   private readonly repository: RecurringJobRepository;
   private readonly scheduler: MessageScheduler;
   private readonly clock: Clock;
-  private readonly instance: InstanceIdentity;
 
   constructor(options: DefaultRecurringJobServiceOptions) {
     this.repository = options.repository;
     this.scheduler = options.scheduler;
     this.clock = options.clock;
-    this.instance = options.instance ?? currentInstance();
   }
 
-  async ensureScheduled(schedule: RecurringJobSchedule): Promise<ScheduledOccurrence> {
-    assertValidSchedule(schedule);
-    // Pending first, then the execution: if another instance records a completion in
-    // between, we compute from the newer execution and agree with what it scheduled.
-    const pending = await this.scheduler.getPending(schedule.jobName);
-    const lastExecution = await this.repository.getLastExecution(schedule.jobName);
-    if (pending !== null && lastExecution === null) {
-      // First run already pending (maybe running now): another start-up must not move it.
-      return pending;
+  async ensureScheduled(job: ScheduledJob, replicaStartedAt: Date): Promise<EnsureScheduledResult> {
+    assertValidTiming(job.jobName, job.timing);
+    for (let round = 1; ; round += 1) {
+      // Pending first, then the execution: if another instance records a completion in
+      // between, we compute from the newer execution and agree with what it scheduled.
+      const pending = await this.scheduler.getPending(job.jobName);
+      const lastExecution = await this.repository.getLastExecution(job.jobName);
+      const now = this.clock.now();
+      const adopted: JobTiming = { ...job.timing, since: now };
+      if (pending === null) {
+        const created = computeNextOccurrence(job.jobName, adopted, lastExecution, now);
+        await this.scheduler.schedule(created);
+        return { pending: created, change: 'created' };
+      }
+      const pendingTiming = pending.timing ?? null;
+      if (pendingTiming !== null && isSameTiming(pendingTiming, job.timing)) return { pending, change: 'kept' };
+      if (
+        pendingTiming?.since !== undefined &&
+        pendingTiming.since.getTime() > replicaStartedAt.getTime()
+      ) {
+        return { pending, change: 'timing-deferred' };
+      }
+      const next = computeNextOccurrence(job.jobName, adopted, lastExecution, now);
+      const replacement = replacementOnTimingChange(pending, next, adopted, pendingTiming === null);
+      if (await this.scheduler.replaceIfCurrent(pending, replacement)) {
+        return {
+          pending: replacement,
+          change: replacement.occurrenceAt.getTime() === pending.occurrenceAt.getTime() &&
+            replacement.attempt === pending.attempt
+            ? 'timing-adopted'
+            : 'rescheduled',
+        };
+      }
+      if (round >= maxStartUpRounds) {
+        throw new Error(
+          `job "${job.jobName}": the pending occurrence kept changing during start-up (${maxStartUpRounds} rounds)`,
+        );
+      }
     }
-    const next = computeNextOccurrence(schedule, lastExecution, this.clock.now());
-    if (pending !== null && pending.occurrenceAt.getTime() === next.occurrenceAt.getTime()) {
-      return pending;
-    }
-    await this.scheduler.schedule(next);
-    return next;
   }
 
-  async recordAndScheduleNext(
-    schedule: RecurringJobSchedule,
-    input: RecordExecutionInput,
-  ): Promise<ScheduledOccurrence> {
-    assertValidSchedule(schedule);
-    const nextSlot = new Date(input.executedAt.getTime() + schedule.intervalMs);
-    const execution: RecurringJobExecution = {
-      jobName: schedule.jobName,
-      lastExecutedAt: input.executedAt,
-      lastOccurrenceAt: input.occurrenceAt,
-      nextScheduledAt: nextSlot,
-      lastExecutedBy: this.instance,
+  async completeOccurrence(input: CompleteOccurrenceInput): Promise<CompletionResult> {
+    const { occurrence, timing } = input;
+    const jobName = occurrence.jobName;
+    const now = this.clock.now();
+    if (input.outcome === 'failed' && input.retryDelayMs !== null) {
+      const retry: ScheduledOccurrence = {
+        jobName,
+        occurrenceAt: occurrence.occurrenceAt,
+        runAt: new Date(now.getTime() + input.retryDelayMs),
+        attempt: input.attempt + 1,
+        cause: 'retry',
+        requestedBy: null,
+        resume: occurrence.resume ?? null,
+        timing,
+      };
+      return { next: retry, applied: await this.advance(occurrence, retry) };
+    }
+    let next: ScheduledOccurrence;
+    if (occurrence.cause === 'rerun') {
+      // A rerun repairs an old occurrence: the chain continues where it was.
+      const resume = occurrence.resume ?? null;
+      next =
+        resume === null
+          ? computeNextOccurrence(jobName, timing, await this.repository.getLastExecution(jobName), now)
+          : { jobName, ...resume, requestedBy: null, resume: null, timing };
+    } else {
+      next = await this.recordExecution(input, now);
+    }
+    return { next, applied: await this.advance(occurrence, next) };
+  }
+
+  async applyMisfire(occurrence: ScheduledOccurrence, timing: JobTiming): Promise<ScheduledOccurrence | null> {
+    const replacement = reconsiderOverdue(occurrence, timing, this.clock.now());
+    if (replacement === null) return null;
+    if (await this.scheduler.replaceIfCurrent(occurrence, replacement)) return replacement;
+    return (await this.scheduler.getPending(occurrence.jobName)) ?? replacement;
+  }
+
+  /**
+   * Records the completed occurrence and computes what follows it. The record is written
+   * unless a later occurrence's is already stored (then the next is computed from that).
+   */
+  private async recordExecution(input: CompleteOccurrenceInput, now: Date): Promise<ScheduledOccurrence> {
+    const jobName = input.occurrence.jobName;
+    const completed: RecurringJobExecution = {
+      jobName,
+      lastExecutedAt: input.startedAt,
+      lastOccurrenceAt: input.occurrence.occurrenceAt,
+      nextScheduledAt: null,
+      lastExecutedBy: input.executedBy,
     };
-    await this.repository.upsertExecution(execution);
-    const next = computeNextOccurrence(schedule, execution, this.clock.now());
-    await this.scheduler.schedule(next);
-    return next;
+    const next = computeNextOccurrence(jobName, input.timing, completed, now);
+    if (await this.repository.upsertExecution({ ...completed, nextScheduledAt: next.occurrenceAt })) return next;
+    return computeNextOccurrence(jobName, input.timing, await this.repository.getLastExecution(jobName), now);
   }
+
+  private async advance(
+    completed: ScheduledOccurrence,
+    next: ScheduledOccurrence,
+  ): Promise<CompletionResult['applied']> {
+    if (await this.scheduler.replaceIfCurrent(completed, next)) return 'advanced';
+    const resume = { occurrenceAt: next.occurrenceAt, runAt: next.runAt, attempt: next.attempt, cause: next.cause };
+    if (await this.scheduler.replaceResumeIfCurrent(completed.jobName, completed, resume)) return 'resume-updated';
+    return 'kept';
+  }
+}
+
+/**
+ * What replaces a pending occurrence when the timing changed. A regular occurrence of
+ * the old timing gives way to the new timing's next one. A retry, an operator's run or
+ * a rerun stays pending, with the new timing (a rerun then resumes to the new chain),
+ * and so does an occurrence of unknown timing (written before timings were recorded)
+ * that already is the new timing's next one.
+ */
+function replacementOnTimingChange(
+  pending: ScheduledOccurrence,
+  next: ScheduledOccurrence,
+  timing: JobTiming,
+  timingWasUnknown: boolean,
+): ScheduledOccurrence {
+  const sameIdentity = pending.occurrenceAt.getTime() === next.occurrenceAt.getTime();
+  if (pending.cause === 'schedule' || pending.cause === 'catch-up') {
+    return timingWasUnknown && sameIdentity ? { ...pending, timing } : next;
+  }
+  const resume =
+    pending.cause === 'rerun'
+      ? { occurrenceAt: next.occurrenceAt, runAt: next.runAt, attempt: next.attempt, cause: next.cause }
+      : (pending.resume ?? null);
+  return { ...pending, resume, timing };
 }

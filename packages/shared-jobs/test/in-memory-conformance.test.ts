@@ -1,8 +1,9 @@
-import { describe, expect, it } from 'vitest';
 import {
+  describeInstanceRegistryConformance,
   describeJobRunLedgerConformance,
   describeMessageSchedulerConformance,
   describeRecurringJobRepositoryConformance,
+  InMemoryInstanceRegistry,
   InMemoryJobRunLedger,
   InMemoryMessageScheduler,
   InMemoryRecurringJobRepository,
@@ -33,30 +34,10 @@ describeJobRunLedgerConformance('in-memory', () => {
   });
 });
 
-describe('InMemoryJobRunLedger ordering', () => {
-  it('orders runs that started together by occurrence, then by attempt', async () => {
-    const ledger = new InMemoryJobRunLedger();
-    const startedAt = new Date('2026-01-01T00:00:00.000Z');
-    const claim = (occurrenceAt: Date, attempt: number) =>
-      ledger.claim({
-        jobName: 'job',
-        occurrenceAt,
-        attempt,
-        instance: { hostName: 'host', processId: 1 },
-        startedAt,
-        leaseExpiresAt: startedAt,
-      });
-    await claim(new Date(1000), 1);
-    await claim(new Date(2000), 1);
-    await claim(new Date(2000), 2);
-    const order = (await ledger.listRecentRuns('job', 5)).map((run) => [
-      run.occurrenceAt.getTime(),
-      run.attempt,
-    ]);
-    expect(order).toEqual([
-      [2000, 2],
-      [2000, 1],
-      [1000, 1],
-    ]);
+describeInstanceRegistryConformance('in-memory', () => {
+  const registry = new InMemoryInstanceRegistry();
+  return Promise.resolve({
+    createInstance: () => Promise.resolve(registry),
+    teardown: () => Promise.resolve(),
   });
 });

@@ -1,8 +1,9 @@
 /**
  * A local MongoDB-wire server for tests and for the worker when no MONGODB_URI is given.
  *
- * FerretDB v1.24.2 on its SQLite backend: a data folder and one process, bound to
- * 127.0.0.1 on a free port, telemetry and the debug HTTP listener off.
+ * FerretDB v1.24.2 with our patch series (ferretdb-patches/, docs/ferretdb.md) on its SQLite
+ * backend: a data folder and one process, bound to 127.0.0.1 on a free port, telemetry and the
+ * debug HTTP listener off.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, openSync } from 'node:fs';
@@ -10,6 +11,8 @@ import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MongoClient } from 'mongodb';
+
+export { classifyBuildInfo, type ServerBuild } from './build-info.js';
 
 export interface LocalMongoServer {
   /** Connection string without a database name, e.g. `mongodb://127.0.0.1:41234/`. */
@@ -35,6 +38,10 @@ export interface StartLocalMongoOptions {
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /** How long to wait for the first successful `ping`. */
   startTimeoutMs?: number;
+  /** Listen on this port (a restart on the same address); a free port is picked when absent. */
+  port?: number;
+  /** More FerretDB command-line flags (tests pass `disablePushdownArguments` of the testing entry). */
+  serverArguments?: readonly string[];
 }
 
 interface ServerRecord {
@@ -200,8 +207,8 @@ export async function startLocalMongo(options: StartLocalMongoOptions): Promise<
   const startTimeoutMs = options.startTimeoutMs ?? 20_000;
   let lastError: unknown;
   // A port found free can be taken before FerretDB binds it: try a few.
-  for (let attempt = 1; attempt <= 3; attempt += 1) {
-    const port = await findFreePort();
+  for (let attempt = 1; attempt <= (options.port === undefined ? 3 : 1); attempt += 1) {
+    const port = options.port ?? (await findFreePort());
     const logFile = openSync(join(dataDirectory, 'ferretdb.log'), 'a');
     const child: ChildProcess = spawn(
       binaryPath,
@@ -213,6 +220,7 @@ export async function startLocalMongo(options: StartLocalMongoOptions): Promise<
         '--telemetry=disable',
         '--debug-addr=-',
         `--log-level=${options.logLevel ?? 'warn'}`,
+        ...(options.serverArguments ?? []),
       ],
       {
         stdio: ['ignore', logFile, logFile],

@@ -1,13 +1,14 @@
 /**
  * Driver-level reproductions of the FerretDB v1 behaviours that shape the design
- * (docs/ferretdb.md). Runs against MONGODB_URI, or a fresh local server.
+ * (docs/ferretdb.md). Runs against MONGODB_URI, or a fresh local server (our patched build,
+ * which should show zero bad rounds; stock FerretDB v1.24.2 shows many).
  *
  *   pnpm --filter @app/mongo-local repro [--ttl-wait]
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { MongoClient, MongoServerError, type Db } from 'mongodb';
-import { findRepositoryRoot, startLocalMongo, type LocalMongoServer } from './index.js';
+import { classifyBuildInfo, findRepositoryRoot, startLocalMongo, type LocalMongoServer } from './index.js';
 
 const concurrency = 20;
 const rounds = 20;
@@ -31,6 +32,29 @@ async function compareAndSetRace(database: Db): Promise<void> {
   console.log(
     `findOneAndUpdate compare-and-set, ${concurrency} concurrent callers x ${rounds} rounds: ` +
       `rounds with more than one winner = ${roundsWithSeveralWinners}, most winners in a round = ${maximumWinners}`,
+  );
+}
+
+/** Each of 20 callers moves one document out of 'running' with a conditional updateOne. */
+async function conditionalUpdateRace(database: Db): Promise<void> {
+  const collection = database.collection<{ _id: number; status: string }>('conditional_race');
+  let roundsNotExactlyOne = 0;
+  let mostModified = 0;
+  for (let round = 0; round < rounds; round += 1) {
+    await collection.deleteMany({});
+    await collection.insertOne({ _id: 1, status: 'running' });
+    const results = await Promise.all(
+      Array.from({ length: concurrency }, (_, contender) =>
+        collection.updateOne({ _id: 1, status: 'running' }, { $set: { status: `done-${contender}` } }),
+      ),
+    );
+    const modified = results.filter((result) => result.modifiedCount === 1).length;
+    mostModified = Math.max(mostModified, modified);
+    if (modified !== 1) roundsNotExactlyOne += 1;
+  }
+  console.log(
+    `conditional updateOne, ${concurrency} concurrent callers x ${rounds} rounds: ` +
+      `rounds where not exactly one reported modifiedCount 1 = ${roundsNotExactlyOne}, most in a round = ${mostModified}`,
   );
 }
 
@@ -133,8 +157,17 @@ async function main(): Promise<void> {
     await client.connect();
     const database = client.db(`repro_${process.pid}`);
     const build = await database.admin().command({ buildInfo: 1 });
-    console.log(`server: ${String(build.version)} ${typeof build.ferretdbVersion === 'string' ? `(FerretDB ${build.ferretdbVersion})` : ''}`);
+    const kind = classifyBuildInfo(build);
+    console.log(
+      `server: ${String(build.version)} ` +
+        (kind.kind === 'ferretdb-patched'
+          ? `(FerretDB ${kind.ferretdbVersion}, our patch series: level ${kind.patchLevel}, ${kind.patchSeries})`
+          : kind.kind === 'ferretdb-stock'
+            ? `(FerretDB ${kind.ferretdbVersion}, stock)`
+            : '(MongoDB)'),
+    );
     await compareAndSetRace(database);
+    await conditionalUpdateRace(database);
     await uniqueIndexRace(database);
     await upsertRaceWithoutUniqueIndex(database);
     await lostFieldUpdates(database);

@@ -11,6 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
+import { telemetryEnvironmentKeys } from './telemetry-settings.js';
 
 /** A settings section: where it lives in the config object and its environment prefix. */
 export interface SettingsSection {
@@ -24,16 +25,10 @@ export interface SettingsSection {
   readonly description: string;
   /** The whole section may be absent (its own required fields are then not required). */
   readonly optional?: boolean;
-  /** Worker-owned variables under the same prefix (e.g. an interval override). */
-  readonly extraKeys?: readonly SectionExtraKey[];
-}
-
-/** A worker-owned variable `<prefix><suffix>` stored at `path`. */
-export interface SectionExtraKey {
-  readonly suffix: string;
-  readonly path: string;
-  readonly kind: ValueKind;
-  readonly description: string;
+  /** Reference text of a field (default, meaning) when the schema's own is not the one to show. */
+  readonly fieldReference?: Readonly<Record<string, { readonly defaultValue: string; readonly meaning: string }>>;
+  /** Variables under the prefix that were removed: their name (suffix) and what to set instead. */
+  readonly retiredKeys?: readonly { readonly suffix: string; readonly replacement: string }[];
 }
 
 /** A fixed environment variable: its path in the configuration object and its meaning. */
@@ -83,15 +78,46 @@ export const fixedEnvironmentKeys: readonly FixedEnvironmentKey[] = [
     name: 'HTTP_HOST',
     path: 'http.host',
     kind: 'string',
-    description: 'Address of the HTTP endpoints. Use 0.0.0.0 in a container.',
+    description:
+      'Address of the HTTP endpoints and the console. Loopback (default): the console needs no sign-in and answers only to loopback Host names. Any other address (0.0.0.0 in a container) requires CONSOLE_TOKENS.',
     defaultValue: '127.0.0.1',
   },
   {
     name: 'HTTP_PORT',
     path: 'http.port',
     kind: 'number',
-    description: 'Port of the HTTP endpoints (/healthz, /readyz, /jobs, /metrics); 0 picks a free port.',
+    description: 'Port of the HTTP endpoints (/healthz, /readyz, /jobs, /metrics, the console and /api); 0 picks a free port.',
     defaultValue: '8080',
+  },
+  {
+    name: 'CONSOLE_ENABLED',
+    path: 'console.enabled',
+    kind: 'boolean',
+    description:
+      'Serve the operator console (dashboard at /, JSON API under /api). false: neither is served (/healthz, /readyz, /jobs, /metrics still are).',
+    defaultValue: 'true',
+  },
+  {
+    name: 'CONSOLE_TOKENS',
+    path: 'console.tokens',
+    kind: 'string',
+    description:
+      'Console access tokens, name:role:token (role viewer or operator, token >= 24 characters), one per line or comma-separated; usually CONSOLE_TOKENS_FILE (a secrets file). Set: sign-in required. Required when HTTP_HOST is not a loopback address (unless CONSOLE_ENABLED=false).',
+    secret: true,
+  },
+  {
+    name: 'CONSOLE_SECURE_COOKIES',
+    path: 'console.secureCookies',
+    kind: 'boolean',
+    description: 'Mark the console session cookie Secure (set it when the console is served over HTTPS, e.g. behind a TLS proxy).',
+    defaultValue: 'false',
+  },
+  {
+    name: 'CONSOLE_SESSION_TTL_MINUTES',
+    path: 'console.sessionTtlMinutes',
+    kind: 'number',
+    description: 'How long a console sign-in lasts (5-10080 minutes).',
+    defaultValue: '480',
   },
   {
     name: 'SHUTDOWN_DEADLINE_MS',
@@ -114,27 +140,8 @@ export const fixedEnvironmentKeys: readonly FixedEnvironmentKey[] = [
     description: 'json, pretty, or auto (pretty when stdout is a terminal).',
     defaultValue: 'auto',
   },
-  {
-    name: 'OTEL_EXPORTER_OTLP_ENDPOINT',
-    path: 'telemetry.otlpEndpoint',
-    kind: 'string',
-    description:
-      'OTLP/HTTP base URL (e.g. http://collector:4318). Not set: traces and metrics are not exported (Prometheus /metrics still works).',
-  },
-  {
-    name: 'OTEL_SERVICE_NAME',
-    path: 'telemetry.serviceName',
-    kind: 'string',
-    description: 'service.name of traces and metrics.',
-    defaultValue: 'background-jobs-worker',
-  },
-  {
-    name: 'OTEL_METRIC_EXPORT_INTERVAL',
-    path: 'telemetry.metricExportIntervalMs',
-    kind: 'number',
-    description: 'Milliseconds between OTLP metric exports.',
-    defaultValue: '60000',
-  },
+  // OTEL_* (validated; the SDK reads the same variables) and METRICS_*: telemetry-settings.ts.
+  ...telemetryEnvironmentKeys,
 ];
 
 /** `intervalHours` -> `INTERVAL_HOURS`. */
@@ -245,17 +252,11 @@ export interface SectionEnvironmentKey {
 }
 
 export function sectionEnvironmentKeys(section: SettingsSection): SectionEnvironmentKey[] {
-  const schemaKeys = Object.entries(section.schema.shape).map(([fieldName, fieldSchema]) => ({
+  return Object.entries(section.schema.shape).map(([fieldName, fieldSchema]) => ({
     name: `${section.environmentPrefix}${toEnvironmentSuffix(fieldName)}`,
     path: `${section.path}.${fieldName}`,
     kind: valueKindOf(fieldSchema),
   }));
-  const extraKeys = (section.extraKeys ?? []).map((extra) => ({
-    name: `${section.environmentPrefix}${extra.suffix}`,
-    path: extra.path,
-    kind: extra.kind,
-  }));
-  return [...schemaKeys, ...extraKeys];
 }
 
 /** A problem found while reading the environment, before schema validation. */
@@ -338,16 +339,26 @@ export function readEnvironment(
   };
   for (const key of fixedEnvironmentKeys) apply(key.name, key.path, key.kind);
   for (const section of sections) {
-    const keys = sectionEnvironmentKeys(section);
+    for (const key of sectionEnvironmentKeys(section)) apply(key.name, key.path, key.kind);
+  }
+  // Several sections may share a prefix (a job's settings and its timing keys): a variable is
+  // unknown when no section of its prefix accepts it.
+  const prefixes = [...new Set(sections.map((section) => section.environmentPrefix))];
+  for (const prefix of prefixes) {
+    const sharing = sections.filter((section) => section.environmentPrefix === prefix);
+    const keys = sharing.flatMap((section) => sectionEnvironmentKeys(section));
     const knownNames = new Set(keys.flatMap((key) => [key.name, `${key.name}_FILE`]));
-    for (const key of keys) apply(key.name, key.path, key.kind);
+    const retired = new Map(sharing.flatMap((section) => (section.retiredKeys ?? []).map((key) => [`${prefix}${key.suffix}`, key.replacement])));
     for (const name of Object.keys(environment)) {
-      if (name.startsWith(section.environmentPrefix) && !knownNames.has(name)) {
-        problems.push({
-          key: name,
-          message: `unknown setting; ${section.path} accepts ${keys.map((key) => key.name).join(', ')}`,
-        });
-      }
+      if (!name.startsWith(prefix) || knownNames.has(name)) continue;
+      const replacement = retired.get(name);
+      problems.push({
+        key: name,
+        message:
+          replacement === undefined
+            ? `unknown setting; ${prefix}* accepts ${keys.map((key) => key.name).join(', ')}`
+            : `no longer read: ${replacement}`,
+      });
     }
   }
   return { values, sourceByPath, problems };

@@ -150,7 +150,7 @@ export function loadConfiguration<TSchema extends z.ZodObject>(
         continue;
       }
       const path = issue.path.map(String).join('.');
-      const key = fromEnvironment.sourceByPath.get(path) ?? names.get(path) ?? path;
+      const key = keyOfPath(issue.path.map(String), fromEnvironment.sourceByPath, names) ?? path;
       const missing = valueAtPath(merged, issue.path) === undefined;
       problems.push({ key, path: path === '' ? '(root)' : path, message: describeIssue(issue, missing) });
     }
@@ -158,6 +158,20 @@ export function loadConfiguration<TSchema extends z.ZodObject>(
   if (problems.length > 0) throw new ConfigurationError(problems);
   if (!result.success) throw new ConfigurationError(problems);
   return result.data;
+}
+
+/** The variable that set `path` or its nearest parent (an item of a list names the list's variable). */
+function keyOfPath(
+  path: readonly string[],
+  sourceByPath: ReadonlyMap<string, string>,
+  names: ReadonlyMap<string, string>,
+): string | undefined {
+  for (let length = path.length; length > 0; length -= 1) {
+    const prefix = path.slice(0, length).join('.');
+    const key = sourceByPath.get(prefix) ?? names.get(prefix);
+    if (key !== undefined) return key;
+  }
+  return undefined;
 }
 
 /** The issue's reason, never the offending value (it may be a secret). */

@@ -42,14 +42,14 @@ export function environmentReference(sections: readonly SettingsSection[]): Refe
     const shape = section.schema.shape;
     for (const key of sectionEnvironmentKeys(section)) {
       const fieldName = key.path.slice(section.path.length + 1);
-      const extra = section.extraKeys?.find((candidate) => `${section.environmentPrefix}${candidate.suffix}` === key.name);
+      const reference = section.fieldReference?.[fieldName];
       rows.push({
         name: key.name,
-        defaultValue: extra === undefined ? describeDefault(shape[fieldName]) : '-',
+        defaultValue: reference?.defaultValue ?? describeDefault(shape[fieldName]),
         meaning:
-          extra === undefined
-            ? `\`${key.path}\` - ${section.description}${section.optional === true ? ' (section optional)' : ''}`
-            : extra.description,
+          reference !== undefined
+            ? `\`${key.path}\` - ${reference.meaning}`
+            : `\`${key.path}\` - ${section.description}${section.optional === true ? ' (section optional)' : ''}`,
       });
     }
   }

@@ -1,12 +1,20 @@
 /** The worker's own settings (connection, HTTP, telemetry, logging, shutdown) as zod schemas. */
 import { z } from 'zod';
+import { parseConsoleTokens } from '../console/tokens.js';
+import { describeMongoUriProblem } from './mongo-uri.js';
+import { clusterMetricsSettingsSchema, telemetrySettingsSchema } from './telemetry-settings.js';
 
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 
 export const mongodbSettingsSchema = z.strictObject({
+  // Parsed as the driver parses it, so a malformed string is a configuration error (exit 2)
+  // and not a connection failure; the message never quotes the string (it holds credentials).
   uri: z
     .string()
-    .regex(/^mongodb(\+srv)?:\/\//u, 'must start with mongodb:// or mongodb+srv://')
+    .superRefine((uri, context) => {
+      const problem = describeMongoUriProblem(uri);
+      if (problem !== null) context.addIssue({ code: 'custom', message: problem });
+    })
     .optional(),
   database: z
     .string()
@@ -21,10 +29,26 @@ export const httpSettingsSchema = z.strictObject({
   port: z.int().min(0).max(65_535).default(8080),
 });
 
-export const telemetrySettingsSchema = z.strictObject({
-  otlpEndpoint: z.url({ protocol: /^https?$/u }).optional(),
-  serviceName: z.string().min(1).default('background-jobs-worker'),
-  metricExportIntervalMs: z.int().min(100).default(60_000),
+export { telemetrySettingsSchema } from './telemetry-settings.js';
+
+/** `name:role:token` entries (CONSOLE_TOKENS or its secrets file), parsed and checked. */
+export const consoleTokensSchema = z
+  .string({ error: 'must be text: name:role:token entries, one per line or comma-separated' })
+  .transform((text, context) => {
+    const parsed = parseConsoleTokens(text);
+    for (const problem of parsed.problems) context.addIssue({ code: 'custom', message: problem });
+    return parsed.problems.length === 0 ? parsed.tokens : z.NEVER;
+  });
+
+export const consoleSettingsSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  tokens: consoleTokensSchema.optional(),
+  secureCookies: z.boolean().default(false),
+  sessionTtlMinutes: z
+    .int({ error: 'must be an integer (minutes)' })
+    .min(5, { error: 'must be >= 5' })
+    .max(10_080, { error: 'must be <= 10080 (7 days)' })
+    .default(480),
 });
 
 export const workerBaseSchema = z.strictObject({
@@ -32,6 +56,8 @@ export const workerBaseSchema = z.strictObject({
   backgroundJobsEnabled: z.boolean().default(true),
   http: httpSettingsSchema.prefault({}),
   telemetry: telemetrySettingsSchema.prefault({}),
+  console: consoleSettingsSchema.prefault({}),
+  clusterMetrics: clusterMetricsSettingsSchema.prefault({}),
   shutdownDeadlineMs: z.int().min(0).max(3_600_000).default(30_000),
   logLevel: z.enum(logLevels).default('info'),
   logFormat: z.enum(['auto', 'json', 'pretty']).default('auto'),

@@ -2,68 +2,25 @@
  * The worker's ONE configuration schema: its own settings plus the settings schemas of
  * the domain packages, each under an environment prefix (see env-mapping.ts).
  */
-import {
-  adminSeederSettingsSchema,
-  ipAnonymizationSettingsSchema,
-  refreshTokenCleanupSettingsSchema,
-} from '@app/identity';
-import { logCleanupSettingsSchema } from '@app/logging';
-import { emailQueueSettingsSchema, smtpSettingsSchema } from '@app/notifications';
-import { z } from 'zod';
-import type { SettingsSection } from './env-mapping.js';
+import { adminSeederSettingsSchema } from '@app/identity';
+import { smtpSettingsSchema } from '@app/notifications';
+import { isLoopbackHost, type ConsoleToken } from '../console/tokens.js';
+import { workerJobModules } from '../job-modules.js';
+import { toEnvironmentSuffix, type SettingsSection } from './env-mapping.js';
+import { environmentKeyOf, jobSettingsSection, jobTimingSection, resolveJobTiming, type JobTimingSettings, type ResolvedJobTiming } from './job-timing.js';
+import type { ClusterMetricsSettings, TelemetrySettings } from './telemetry-settings.js';
 import {
   buildConfigurationSchema,
+  ConfigurationError,
   loadConfiguration,
   valueAtPath,
   type ConfigurationProblem,
   type Environment,
 } from './load.js';
+import type { z } from 'zod';
 
-/** Configuration keys of the recurring jobs, in display order. */
-export const jobSectionKeys = ['refreshTokenCleanup', 'ipAnonymization', 'emailQueue', 'logCleanup'] as const;
-export type JobSectionKey = (typeof jobSectionKeys)[number];
-
-function intervalOverride(jobKey: JobSectionKey): SettingsSection['extraKeys'] {
-  return [
-    {
-      suffix: 'INTERVAL_MS',
-      path: `intervalOverridesMs.${jobKey}`,
-      kind: 'number',
-      description:
-        'Overrides the job interval in milliseconds (demos, tests); the package setting is used when unset.',
-    },
-  ];
-}
-
-export const settingsSections: readonly SettingsSection[] = [
-  {
-    path: 'jobs.refreshTokenCleanup',
-    environmentPrefix: 'JOBS_REFRESH_TOKEN_CLEANUP_',
-    schema: refreshTokenCleanupSettingsSchema,
-    description: 'RefreshTokenCleanupJob (@app/identity): deletes long-expired refresh tokens.',
-    extraKeys: intervalOverride('refreshTokenCleanup'),
-  },
-  {
-    path: 'jobs.ipAnonymization',
-    environmentPrefix: 'JOBS_IP_ANONYMIZATION_',
-    schema: ipAnonymizationSettingsSchema,
-    description: 'IpAnonymizationJob (@app/identity): clears old last-login IPs.',
-    extraKeys: intervalOverride('ipAnonymization'),
-  },
-  {
-    path: 'jobs.emailQueue',
-    environmentPrefix: 'JOBS_EMAIL_QUEUE_',
-    schema: emailQueueSettingsSchema,
-    description: 'EmailQueueProcessJob (@app/notifications): sends queued emails over SMTP.',
-    extraKeys: intervalOverride('emailQueue'),
-  },
-  {
-    path: 'jobs.logCleanup',
-    environmentPrefix: 'JOBS_LOG_CLEANUP_',
-    schema: logCleanupSettingsSchema,
-    description: 'LogCleanupJob (@app/logging): deletes old log entries, log files and job history.',
-    extraKeys: intervalOverride('logCleanup'),
-  },
+/** Sections other than the jobs', which a job module may require (`requiredSections`). */
+const sharedSections: readonly SettingsSection[] = [
   {
     path: 'smtp',
     environmentPrefix: 'SMTP_',
@@ -79,39 +36,44 @@ export const settingsSections: readonly SettingsSection[] = [
   },
 ];
 
-const intervalOverridesSchema = z
-  .strictObject(
-    Object.fromEntries(
-      jobSectionKeys.map((jobKey) => [
-        jobKey,
-        z.int({ error: 'must be an integer (milliseconds)' }).min(100, { error: 'must be >= 100' }).optional(),
-      ]),
-    ) as Record<JobSectionKey, z.ZodOptional<z.ZodInt>>,
-  )
-  .prefault({});
+/** Each job's own section and its scheduling keys (same prefix), then the shared sections. */
+export const settingsSections: readonly SettingsSection[] = [
+  ...workerJobModules.flatMap((module) => [
+    { ...jobSettingsSection(module), retiredKeys: [{ suffix: 'INTERVAL_MS', replacement: `set ${environmentKeyOf(module, 'schedule')} (an interval such as 2s or 24h, or a cron expression)` }] },
+    jobTimingSection(module),
+  ]),
+  ...sharedSections,
+];
 
-export const workerConfigurationSchema = buildConfigurationSchema(settingsSections).extend({
-  intervalOverridesMs: intervalOverridesSchema,
-});
+export const workerConfigurationSchema = buildConfigurationSchema(settingsSections);
+
+/** A job's section: its package's settings, `enabled` among them. */
+export type JobSettings = Readonly<Record<string, unknown>> & { readonly enabled?: boolean };
 
 /** The shape of the parsed configuration (package sections typed by their own schemas). */
-export interface WorkerConfiguration extends z.output<typeof workerConfigurationSchema> {
+export interface WorkerConfiguration {
   readonly mongodb: { uri?: string | undefined; database: string; embeddedDataDirectory?: string | undefined };
   readonly backgroundJobsEnabled: boolean;
   readonly http: { host: string; port: number };
-  readonly telemetry: { otlpEndpoint?: string | undefined; serviceName: string; metricExportIntervalMs: number };
+  readonly telemetry: TelemetrySettings;
+  readonly clusterMetrics: ClusterMetricsSettings;
+  readonly console: {
+    enabled: boolean;
+    tokens?: ConsoleToken[] | undefined;
+    secureCookies: boolean;
+    sessionTtlMinutes: number;
+  };
   readonly shutdownDeadlineMs: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
   readonly logFormat: 'auto' | 'json' | 'pretty';
-  readonly jobs: {
-    readonly refreshTokenCleanup: z.output<typeof refreshTokenCleanupSettingsSchema>;
-    readonly ipAnonymization: z.output<typeof ipAnonymizationSettingsSchema>;
-    readonly emailQueue: z.output<typeof emailQueueSettingsSchema>;
-    readonly logCleanup: z.output<typeof logCleanupSettingsSchema>;
-  };
+  /** Each job module's section, by its `configKey`. */
+  readonly jobs: Readonly<Record<string, JobSettings>>;
+  /** Each job module's scheduling keys as given, by its `configKey`. */
+  readonly timing: Readonly<Record<string, JobTimingSettings>>;
+  /** Each job module's timing and retries, resolved from its keys, aliases and defaults. */
+  readonly resolvedTiming: Readonly<Record<string, ResolvedJobTiming>>;
   readonly smtp?: z.output<typeof smtpSettingsSchema> | undefined;
   readonly adminSeeder: z.output<typeof adminSeederSettingsSchema>;
-  readonly intervalOverridesMs: Partial<Record<JobSectionKey, number>>;
 }
 
 export interface LoadWorkerConfigurationOptions {
@@ -121,25 +83,43 @@ export interface LoadWorkerConfigurationOptions {
 
 /** Loads and validates; throws ConfigurationError listing every bad key. */
 export function loadWorkerConfiguration(options: LoadWorkerConfigurationOptions = {}): WorkerConfiguration {
-  return loadConfiguration({
+  const parsed = loadConfiguration({
     environment: options.environment ?? process.env,
     configFile: options.configFile,
     sections: settingsSections,
     schema: workerConfigurationSchema,
-    crossChecks: (values) => [...requireSmtpForEmailJob(values), ...requireAdminPassword(values)],
-  }) as WorkerConfiguration;
+    crossChecks: (values) => [...requireSectionsOfEnabledJobs(values), ...requireAdminPassword(values)],
+  }) as Omit<WorkerConfiguration, 'resolvedTiming'>;
+  const problems: ConfigurationProblem[] = [];
+  const resolvedTiming: Record<string, ResolvedJobTiming> = {};
+  for (const module of workerJobModules) {
+    const resolution = resolveJobTiming(module, parsed.jobs[module.configKey] ?? {}, parsed.timing[module.configKey] ?? {});
+    if (resolution.ok) resolvedTiming[module.configKey] = resolution.value;
+    else problems.push(...resolution.problems);
+  }
+  if (problems.length > 0) throw new ConfigurationError(problems);
+  return { ...parsed, resolvedTiming };
 }
 
-/** SMTP is required only while the email queue job would be scheduled. */
-function requireSmtpForEmailJob(values: Readonly<Record<string, unknown>>): ConfigurationProblem[] {
-  const jobsEnabled = valueAtPath(values, ['backgroundJobsEnabled']) !== false;
-  const emailEnabled = valueAtPath(values, ['jobs', 'emailQueue', 'enabled']) !== false;
-  if (!jobsEnabled || !emailEnabled || valueAtPath(values, ['smtp']) !== undefined) return [];
-  const reason = 'required while the email queue job is enabled (or set JOBS_EMAIL_QUEUE_ENABLED=false)';
-  return [
-    { key: 'SMTP_HOST', path: 'smtp.host', message: reason },
-    { key: 'SMTP_FROM', path: 'smtp.from', message: reason },
-  ];
+/** A section a job module requires (`smtp` for the email queue) must be set while the job is enabled. */
+function requireSectionsOfEnabledJobs(values: Readonly<Record<string, unknown>>): ConfigurationProblem[] {
+  if (valueAtPath(values, ['backgroundJobsEnabled']) === false) return [];
+  const problems: ConfigurationProblem[] = [];
+  for (const module of workerJobModules) {
+    if (valueAtPath(values, ['jobs', module.configKey, 'enabled']) === false) continue;
+    for (const sectionPath of module.requiredSections ?? []) {
+      if (valueAtPath(values, sectionPath.split('.')) !== undefined) continue;
+      const section = sharedSections.find((candidate) => candidate.path === sectionPath);
+      if (section === undefined) throw new Error(`job module ${module.jobName} requires section "${sectionPath}", which the worker does not have`);
+      const reason = `required while ${module.jobName} is enabled (or set ${environmentKeyOf(module, 'enabled')}=false)`;
+      for (const [fieldName, fieldSchema] of Object.entries(section.schema.shape)) {
+        // Fields with a default or optional ones are not asked for.
+        if (fieldSchema.isOptional()) continue;
+        problems.push({ key: `${section.environmentPrefix}${toEnvironmentSuffix(fieldName)}`, path: `${sectionPath}.${fieldName}`, message: reason });
+      }
+    }
+  }
+  return problems;
 }
 
 /** The seeder needs a password (or a file holding it) while it is enabled. */
@@ -152,6 +132,24 @@ function requireAdminPassword(values: Readonly<Record<string, unknown>>): Config
       key: 'ADMIN_PASSWORD',
       path: 'adminSeeder.password',
       message: 'required while the admin seeder is enabled (or set ADMIN_PASSWORD_FILE, or ADMIN_ENABLED=false)',
+    },
+  ];
+}
+
+/**
+ * The console must not be open to the network: on a non-loopback HTTP_HOST it needs tokens
+ * (or CONSOLE_ENABLED=false). Checked by `worker start` (exit 2) and by `startWorker`.
+ */
+export function findConsoleExposureProblems(configuration: WorkerConfiguration): ConfigurationProblem[] {
+  if (!configuration.console.enabled || isLoopbackHost(configuration.http.host)) return [];
+  if ((configuration.console.tokens?.length ?? 0) > 0) return [];
+  return [
+    {
+      key: 'CONSOLE_TOKENS',
+      path: 'console.tokens',
+      message:
+        `required when HTTP_HOST (${configuration.http.host}) is not a loopback address: the console and /api would be open ` +
+        'to the network. Set CONSOLE_TOKENS or CONSOLE_TOKENS_FILE (name:role:token per line), or CONSOLE_ENABLED=false',
     },
   ];
 }

@@ -46,7 +46,11 @@ export const userSchema = new Schema<User, UserModel>(
 );
 
 userSchema.index({ email: 1 }, { unique: true, name: 'email_unique' });
-userSchema.index({ lastLoginAt: 1 }, { name: 'lastLoginAt' });
+// IpAnonymizationJob walks this index in keyset pages: `_id` breaks ties of equal logins in order.
+userSchema.index({ lastLoginAt: 1, _id: 1 }, { name: 'lastLoginAt_id' });
+
+/** Index names of earlier releases that `ensureIdentityIndexes` drops (replaced above). */
+export const legacyUserIndexNames = ['lastLoginAt'] as const;
 
 /** The User model bound to `connection` (registered once per connection). */
 export function getUserModel(connection: Connection): UserModel {

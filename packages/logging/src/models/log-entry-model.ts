@@ -56,7 +56,8 @@ const logEntrySchema = new Schema<LogEntryDocument>(
   { versionKey: false, autoIndex: false, autoCreate: false, strict: 'throw', minimize: false },
 );
 
-// Retention cleanup and time-range reads. No TTL: FerretDB rejects expireAfterSeconds.
+// Retention cleanup (oldest first, by batch) and time-range reads. No TTL index: retention is
+// LogCleanupJob's setting, applied in bounded batches with progress (and the bundled server has no TTL).
 logEntrySchema.index({ timestamp: 1 }, { name: 'log_entry_timestamp' });
 
 /** The `log_entries` model on `connection`. */

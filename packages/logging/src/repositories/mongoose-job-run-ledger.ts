@@ -1,44 +1,89 @@
-import type {
-  ClaimRunInput,
-  ClaimRunResult,
-  FinishRunInput,
-  JobRun,
-  JobRunLedger,
+import {
+  assertValidRunQuery,
+  decodeRunCursor,
+  encodeRunCursor,
+  type ClaimRunInput,
+  type ClaimRunResult,
+  type FinishRunInput,
+  type JobProgress,
+  type JobRun,
+  type JobRunLedger,
+  type RunPage,
+  type RunQuery,
 } from '@app/shared-jobs';
 import { Types, type Connection, type Model } from 'mongoose';
 import { isDuplicateKeyError } from '../mongo-errors.js';
-import {
-  getJobRunFinishModel,
-  type JobRunFinishDocument,
-} from '../models/job-run-finish-model.js';
-import { getJobRunModel, type JobRunDocument } from '../models/job-run-model.js';
+import { getJobRunModel, legacyJobRunIndexNames, type JobRunDocument } from '../models/job-run-model.js';
 
-/** Newest first, ties broken the same way as the in-memory reference ledger. */
-const newestFirst = { startedAt: -1, occurrenceAt: -1, attempt: -1 } as const;
+/** Newest first; the id breaks ties between runs started at the same instant (the cursor's order). */
+const newestFirst = { startedAt: -1, _id: -1 } as const;
+
+/** The collection release 0.1.0 decided run ends in; folded into `job_runs` at start-up. */
+const legacyFinishesCollection = 'job_run_finishes';
+const migrationBatchSize = 500;
 
 /**
  * `JobRunLedger` on Mongoose: collection `job_runs`. `claim` inserts under the unique
- * index `{ jobName, occurrenceAt, attempt }`; a duplicate-key error (11000) means
- * another instance owns the attempt, and the existing run is returned.
+ * index `{ jobName, occurrenceAt, attempt }`; a duplicate-key error (11000) means another
+ * instance owns the attempt, and the existing run is returned. `finish` is one
+ * conditional update (`status: 'running'`), atomic on MongoDB and on the bundled server.
+ * Every read is an indexed lookup or range of at most one page.
  */
 export class MongooseJobRunLedger implements JobRunLedger {
   private readonly model: Model<JobRunDocument>;
-  private readonly finishModel: Model<JobRunFinishDocument>;
 
-  constructor(connection: Connection) {
+  constructor(private readonly connection: Connection) {
     this.model = getJobRunModel(connection);
-    this.finishModel = getJobRunFinishModel(connection);
   }
 
   /**
-   * Creates the collections `job_runs` (claim unique index, history and prune indexes)
-   * and `job_run_finishes`. Call at start-up.
+   * Creates `job_runs` and its indexes, and upgrades a database written by release
+   * 0.1.0: its decided run ends (`job_run_finishes`) are applied and that collection is
+   * dropped, and its old history index is replaced. Call at start-up (idempotent).
    */
   async ensureIndexes(): Promise<void> {
     await this.model.createCollection();
     await this.model.createIndexes();
-    await this.finishModel.createCollection();
-    await this.finishModel.createIndexes();
+    const existing = await this.model.collection.indexes();
+    for (const legacyName of legacyJobRunIndexNames) {
+      if (existing.some((index) => index.name === legacyName)) await this.model.collection.dropIndex(legacyName);
+    }
+    await this.foldLegacyFinishes();
+  }
+
+  private async foldLegacyFinishes(): Promise<void> {
+    const database = this.connection.db;
+    if (database === undefined) return;
+    const present = await database.listCollections({ name: legacyFinishesCollection }, { nameOnly: true }).toArray();
+    if (present.length === 0) return;
+    const finishes = database.collection(legacyFinishesCollection);
+    let lastId: Types.ObjectId | null = null;
+    for (;;) {
+      const batch = await finishes
+        .find(lastId === null ? {} : { _id: { $gt: lastId } })
+        .sort({ _id: 1 })
+        .limit(migrationBatchSize)
+        .toArray();
+      for (const finish of batch) {
+        await this.model
+          .updateOne(
+            { _id: finish._id, status: 'running' },
+            {
+              $set: {
+                status: finish.status,
+                finishedAt: finish.finishedAt,
+                durationMs: finish.durationMs,
+                error: finish.error ?? null,
+                result: finish.result ?? null,
+              },
+            },
+          )
+          .exec();
+      }
+      if (batch.length < migrationBatchSize) break;
+      lastId = batch.at(-1)!._id as Types.ObjectId;
+    }
+    await finishes.drop();
   }
 
   async claim(input: ClaimRunInput): Promise<ClaimRunResult> {
@@ -50,14 +95,19 @@ export class MongooseJobRunLedger implements JobRunLedger {
             jobName: input.jobName,
             occurrenceAt: input.occurrenceAt,
             attempt: input.attempt,
+            cause: input.cause,
+            requestedBy: input.requestedBy,
             status: 'running',
             instance: { hostName: input.instance.hostName, processId: input.instance.processId },
+            instanceId: input.instanceId,
             startedAt: input.startedAt,
             leaseExpiresAt: input.leaseExpiresAt,
             finishedAt: null,
             durationMs: null,
             error: null,
             result: null,
+            progress: null,
+            traceId: null,
           },
         ],
         { lean: true },
@@ -79,56 +129,64 @@ export class MongooseJobRunLedger implements JobRunLedger {
     return { claimed: false, existing: toJobRun(existing) };
   }
 
-  /**
-   * Decides the run's end by inserting its finish record (`_id` = run id, unique): of any
-   * number of concurrent calls exactly one returns true, even on FerretDB whose
-   * conditional updates are not atomic. The run document is then updated to match; a
-   * crash between the two is repaired from the finish record (by any later `finish`,
-   * `renewLease`, listing or `pruneFinishedBefore`).
-   */
   async finish(runId: string, input: FinishRunInput): Promise<boolean> {
     const runObjectId = toRunObjectId(runId);
     if (runObjectId === null) return false;
-    if (!isValidDate(input.finishedAt)) {
-      throw new TypeError('finish input.finishedAt must be a valid Date');
-    }
-    const run = await this.model
-      .findOne({ _id: runObjectId, status: 'running' }, { startedAt: 1 })
-      .lean<Pick<JobRunDocument, '_id' | 'startedAt'>>()
+    if (!isValidDate(input.finishedAt)) throw new TypeError('finish input.finishedAt must be a valid Date');
+    if (!Number.isFinite(input.durationMs)) throw new TypeError('finish input.durationMs must be a number');
+    const update = await this.model
+      .updateOne(
+        { _id: runObjectId, status: 'running' },
+        {
+          $set: {
+            status: input.status,
+            finishedAt: input.finishedAt,
+            durationMs: Math.max(0, Math.round(input.durationMs)),
+            error: input.error ?? null,
+            result: input.result ?? null,
+            ...(input.traceId === undefined || input.traceId === null ? {} : { traceId: input.traceId }),
+          },
+        },
+      )
       .exec();
-    if (run === null) return false;
-    const decided: JobRunFinishDocument = {
-      _id: run._id,
-      status: input.status,
-      finishedAt: input.finishedAt,
-      durationMs: input.finishedAt.getTime() - run.startedAt.getTime(),
-      error: input.error ?? null,
-      result: input.result ?? null,
-    };
-    try {
-      await this.finishModel.insertMany([decided], { lean: true });
-    } catch (error) {
-      if (!isDuplicateKeyError(error)) throw error;
-      await this.applyDecidedFinishes([run._id]);
-      return false;
-    }
-    await this.applyFinish(decided);
-    return true;
+    return update.modifiedCount === 1;
   }
 
-  /**
-   * Extends the lease of a `running` run whose end is not decided. (A finish decided
-   * between the check and the update leaves a longer lease on a finished run: harmless.)
-   */
-  async renewLease(runId: string, leaseExpiresAt: Date): Promise<boolean> {
+  async renewLeases(runIds: readonly string[], leaseExpiresAt: Date): Promise<string[]> {
+    if (!isValidDate(leaseExpiresAt)) throw new TypeError('leaseExpiresAt must be a valid Date');
+    if (runIds.length === 0) return [];
+    const objectIds = runIds.map(toRunObjectId).filter((id): id is Types.ObjectId => id !== null);
+    const update = await this.model
+      .updateMany({ _id: { $in: objectIds }, status: 'running' }, { $set: { leaseExpiresAt } })
+      .exec();
+    if (update.matchedCount === runIds.length) return [];
+    const running = await this.model
+      .find({ _id: { $in: objectIds }, status: 'running' }, { _id: 1 })
+      .lean<Pick<JobRunDocument, '_id'>[]>()
+      .exec();
+    const stillRunning = new Set(running.map((run) => run._id.toHexString()));
+    return runIds.filter((runId) => !stillRunning.has(runId.toLowerCase()));
+  }
+
+  async reportProgress(runId: string, progress: JobProgress): Promise<boolean> {
     const runObjectId = toRunObjectId(runId);
     if (runObjectId === null) return false;
-    if (!isValidDate(leaseExpiresAt)) throw new TypeError('leaseExpiresAt must be a valid Date');
-    if ((await this.applyDecidedFinishes([runObjectId])) > 0) return false;
+    const stored: JobProgress = {
+      ...(progress.completed === undefined ? {} : { completed: progress.completed }),
+      ...(progress.total === undefined ? {} : { total: progress.total }),
+      ...(progress.message === undefined ? {} : { message: progress.message.slice(0, 500) }),
+    };
     const update = await this.model
-      .updateOne({ _id: runObjectId, status: 'running' }, { $set: { leaseExpiresAt } })
+      .updateOne({ _id: runObjectId, status: 'running' }, { $set: { progress: stored } })
       .exec();
     return update.matchedCount === 1;
+  }
+
+  async getRun(runId: string): Promise<JobRun | null> {
+    const runObjectId = toRunObjectId(runId);
+    if (runObjectId === null) return null;
+    const document = await this.model.findById(runObjectId).lean<JobRunDocument>().exec();
+    return document === null ? null : toJobRun(document);
   }
 
   async listOccurrenceRuns(jobName: string, occurrenceAt: Date): Promise<JobRun[]> {
@@ -137,110 +195,71 @@ export class MongooseJobRunLedger implements JobRunLedger {
       .sort({ attempt: 1 })
       .lean<JobRunDocument[]>()
       .exec();
-    return this.toJobRuns(documents);
+    return documents.map(toJobRun);
   }
 
-  async listRecentRuns(jobName: string, limit: number): Promise<JobRun[]> {
-    if (!Number.isInteger(limit) || limit < 1) {
-      throw new RangeError(`limit must be an integer >= 1, got ${String(limit)}`);
+  async listRuns(query: RunQuery): Promise<RunPage> {
+    assertValidRunQuery(query);
+    const cursor = query.cursor === undefined ? null : decodeRunCursor(query.cursor);
+    const cursorId = cursor === null ? null : toRunObjectId(cursor.runId);
+    if (cursor !== null && cursorId === null) {
+      throw new RangeError('run query cursor is malformed (pass the nextCursor of a previous page)');
     }
+    const statuses = query.statuses ?? [];
+    const startedAt: Record<string, Date> = {};
+    if (query.startedFrom !== undefined) startedAt.$gte = query.startedFrom;
+    if (query.startedBefore !== undefined) startedAt.$lt = query.startedBefore;
+    if (cursor !== null) startedAt.$lte = cursor.startedAt;
+    const filter: Record<string, unknown> = {
+      jobName: query.jobName,
+      ...(statuses.length === 1 ? { status: statuses[0] } : {}),
+      ...(statuses.length > 1 ? { status: { $in: [...statuses] } } : {}),
+      ...(Object.keys(startedAt).length === 0 ? {} : { startedAt }),
+      // Within the cursor's instant, only the runs after it in the page order.
+      ...(cursor === null ? {} : { $nor: [{ startedAt: cursor.startedAt, _id: { $gte: cursorId } }] }),
+    };
     const documents = await this.model
-      .find({ jobName })
+      .find(filter)
       .sort(newestFirst)
-      .limit(limit)
+      .limit(query.limit + 1)
       .lean<JobRunDocument[]>()
       .exec();
-    return this.toJobRuns(documents);
+    const runs = documents.slice(0, query.limit).map(toJobRun);
+    const last = runs.at(-1);
+    return {
+      runs,
+      nextCursor:
+        documents.length > query.limit && last !== undefined
+          ? encodeRunCursor({ startedAt: last.startedAt, runId: last.runId })
+          : null,
+    };
   }
 
-  /**
-   * One indexed query per job name (`distinct` then newest by `{ jobName, startedAt }`):
-   * portable to FerretDB v1, and the number of recurring jobs is small.
-   */
-  async listLatestRunPerJob(): Promise<JobRun[]> {
-    const jobNames = (await this.model.distinct('jobName').exec()).sort();
+  async listLatestRunPerJob(jobNames: readonly string[]): Promise<JobRun[]> {
     const latest = await Promise.all(
-      jobNames.map((jobName) =>
-        this.model.findOne({ jobName }).sort(newestFirst).lean<JobRunDocument>().exec(),
-      ),
+      [...new Set(jobNames)]
+        .sort()
+        .map((jobName) => this.model.findOne({ jobName }).sort(newestFirst).lean<JobRunDocument>().exec()),
     );
-    return this.toJobRuns(
-      latest.filter((document): document is JobRunDocument => document !== null),
-    );
+    return latest.filter((document): document is JobRunDocument => document !== null).map(toJobRun);
   }
 
-  async pruneFinishedBefore(cutoff: Date): Promise<number> {
+  async pruneFinishedBefore(cutoff: Date, batchSize: number): Promise<number> {
     if (!isValidDate(cutoff)) throw new TypeError('cutoff must be a valid Date');
-    // Runs whose end was decided but not yet copied are finished: copy first, then prune.
-    const running = await this.model
-      .find({ status: 'running' }, { _id: 1 })
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
+      throw new RangeError(`batchSize must be a positive integer, got ${String(batchSize)}`);
+    }
+    const batch = await this.model
+      .find({ finishedAt: { $lt: cutoff } }, { _id: 1 })
+      .sort({ finishedAt: 1 })
+      .limit(batchSize)
       .lean<Pick<JobRunDocument, '_id'>[]>()
       .exec();
-    await this.applyDecidedFinishes(running.map((run) => run._id));
+    if (batch.length === 0) return 0;
     const deletion = await this.model
-      .deleteMany({ status: { $ne: 'running' }, finishedAt: { $lt: cutoff } })
+      .deleteMany({ _id: { $in: batch.map((run) => run._id) }, finishedAt: { $lt: cutoff } })
       .exec();
-    await this.finishModel.deleteMany({ finishedAt: { $lt: cutoff } }).exec();
     return deletion.deletedCount;
-  }
-
-  /** Copies a decided finish onto its run (only while the run still says `running`). */
-  private async applyFinish(decided: JobRunFinishDocument): Promise<void> {
-    await this.model
-      .updateOne(
-        { _id: decided._id, status: 'running' },
-        {
-          $set: {
-            status: decided.status,
-            finishedAt: decided.finishedAt,
-            durationMs: decided.durationMs,
-            error: decided.error,
-            result: decided.result,
-          },
-        },
-      )
-      .exec();
-  }
-
-  /** Applies the decided finishes of these runs, if any; returns how many were found. */
-  private async applyDecidedFinishes(runIds: readonly Types.ObjectId[]): Promise<number> {
-    if (runIds.length === 0) return 0;
-    const decided = await this.finishModel
-      .find({ _id: { $in: runIds } })
-      .lean<JobRunFinishDocument[]>()
-      .exec();
-    await Promise.all(decided.map((finish) => this.applyFinish(finish)));
-    return decided.length;
-  }
-
-  /** Maps documents to runs; a run still `running` whose end was decided shows that end. */
-  private async toJobRuns(documents: readonly JobRunDocument[]): Promise<JobRun[]> {
-    const runningIds = documents
-      .filter((document) => document.status === 'running')
-      .map((document) => document._id);
-    const decidedById = new Map<string, JobRunFinishDocument>();
-    if (runningIds.length > 0) {
-      const decided = await this.finishModel
-        .find({ _id: { $in: runningIds } })
-        .lean<JobRunFinishDocument[]>()
-        .exec();
-      for (const finish of decided) decidedById.set(finish._id.toHexString(), finish);
-    }
-    return documents.map((document) => {
-      const finish = decidedById.get(document._id.toHexString());
-      return toJobRun(
-        finish === undefined
-          ? document
-          : {
-              ...document,
-              status: finish.status,
-              finishedAt: finish.finishedAt,
-              durationMs: finish.durationMs,
-              error: finish.error,
-              result: finish.result,
-            },
-      );
-    });
   }
 }
 
@@ -271,8 +290,11 @@ function toJobRun(document: JobRunDocument): JobRun {
     jobName: document.jobName,
     occurrenceAt: document.occurrenceAt,
     attempt: document.attempt,
+    cause: document.cause ?? (document.attempt > 1 ? 'retry' : 'schedule'),
+    requestedBy: document.requestedBy ?? null,
     status: document.status,
     instance: { hostName: document.instance.hostName, processId: document.instance.processId },
+    instanceId: document.instanceId ?? null,
     startedAt: document.startedAt,
     leaseExpiresAt: document.leaseExpiresAt,
     finishedAt: document.finishedAt ?? null,
@@ -286,5 +308,7 @@ function toJobRun(document: JobRunDocument): JobRun {
             ...(document.error.stack === undefined ? {} : { stack: document.error.stack }),
           },
     result: document.result ?? null,
+    progress: document.progress ?? null,
+    traceId: document.traceId ?? null,
   };
 }

@@ -35,7 +35,12 @@ export class MongooseRecurringJobRepository implements RecurringJobRepository {
     return document === null ? null : toExecution(document);
   }
 
-  async upsertExecution(execution: RecurringJobExecution): Promise<void> {
+  /**
+   * One conditional upsert: it matches the job's record only while that record is not of
+   * a later occurrence. A later record makes the upsert insert a second `_id`, which the
+   * unique `_id` index refuses (E11000): that is the "refused" answer.
+   */
+  async upsertExecution(execution: RecurringJobExecution): Promise<boolean> {
     assertValidExecution(execution);
     const replacement = {
       lastExecutedAt: execution.lastExecutedAt,
@@ -52,12 +57,22 @@ export class MongooseRecurringJobRepository implements RecurringJobRepository {
     for (let attempt = 1; ; attempt += 1) {
       try {
         await this.model
-          .replaceOne({ _id: execution.jobName }, replacement, { upsert: true })
+          .updateOne(
+            { _id: execution.jobName, lastOccurrenceAt: { $lte: execution.lastOccurrenceAt } },
+            { $set: replacement },
+            { upsert: true },
+          )
           .exec();
-        return;
+        return true;
       } catch (error) {
-        // Two upserts of a new job race to insert; the loser's replay finds the document.
-        if (!isDuplicateKeyError(error) || attempt >= maxUpsertAttempts) throw error;
+        if (!isDuplicateKeyError(error)) throw error;
+      }
+      // Either a later record exists (refused), or a concurrent first insert won the race
+      // and this one may still apply: look, and replay at most a few times.
+      const stored = await this.model.findById(execution.jobName).lean<RecurringJobExecutionDocument>().exec();
+      if (stored !== null && stored.lastOccurrenceAt.getTime() > execution.lastOccurrenceAt.getTime()) return false;
+      if (attempt >= maxUpsertAttempts) {
+        throw new Error(`execution of job "${execution.jobName}" could not be written after ${attempt} attempts`);
       }
     }
   }

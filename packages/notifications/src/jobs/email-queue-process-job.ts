@@ -2,45 +2,58 @@
  * EmailQueueProcessJob: sends due queue entries, at least once each, never twice in the
  * normal course (see README "Delivery guarantee").
  *
- * One run:
- * 1. reads up to `batchSize` due entries: `pending` with `nextAttemptAt <= now`, and
- *    `sending` entries whose lease expired (their worker died);
- * 2. claims attempt `attempts + 1` of each by inserting `(emailId, attempt)` into
- *    `email_send_claims` under a unique index, all in one unordered insert. A unique-index
- *    insert is atomic on FerretDB (its `findOneAndUpdate` is not), so of two workers that
- *    read the same entry exactly one owns the attempt; the other skips it;
- * 3. marks the owned entries `sending` with the claim token and a lease;
- * 4. sends them, `concurrency` at a time, checking `context.signal` before each send;
- * 5. records each outcome, conditional on the claim token: `sent` (with the Message-ID),
- *    `pending` again with a backoff delay (transient failure), or `dead` with the reason
- *    (permanent failure, invalid entry, or the last allowed attempt failed).
+ * One run, after pruning old `sent` and `dead` entries, repeats for each batch until the queue
+ * has nothing due, the signal aborts, or `maxEmailsPerRun` is reached (the next batch is
+ * claimed while the current one is sent):
+ * 1. selects up to `batchSize` candidates through the indexes: `sending` entries whose lease
+ *    expired (their worker died; those on their last delivery attempt go `dead`), then
+ *    `pending` entries with `nextAttemptAt <= now`, oldest first;
+ * 2. claims them with ONE `updateMany` by `_id` that repeats the due condition and sets the
+ *    batch's claim token, a lease and `attempts + 1`: each document's update is atomic, so of
+ *    two runs that selected the same entry exactly one claims it;
+ * 3. reads the claimed batch back by `_id` and token (`updateMany` does not return documents);
+ * 4. sends, `concurrency` at a time over the pooled transport, checking the signal before each
+ *    send; a failure is recorded per email (`pending` again after a backoff, or `dead`);
+ * 5. marks the batch's sent emails `sent` with ONE `updateMany`, conditional on the token.
+ * Every statement holds at most `batchSize` entries.
  */
 import { randomUUID } from 'node:crypto';
-import type { JobContext, RecurringJob } from '@app/shared-jobs';
-import { mongo, type Connection } from 'mongoose';
+import {
+  exponentialBackoffMs,
+  parseMisfirePolicy,
+  parseSchedule,
+  type BackoffPolicy,
+  type JobContext,
+  type JobModule,
+  type JobModuleDefaults,
+  type JobTiming,
+  type RecurringJob,
+  type RetryPolicy,
+} from '@app/shared-jobs';
+import type { Connection, Types } from 'mongoose';
 import { findEmailMessageIssues } from '../models/email-message.js';
 import {
   defaultMessageIdDomain,
-  emailStatuses,
   getEmailQueueModel,
-  getEmailSendClaimModel,
   type EmailQueueEntry,
   type EmailStatus,
 } from '../models/email-queue.js';
 import { classifyEmailSendError, type EmailSender } from '../sender/email-sender.js';
-import type { EmailQueueSettings } from '../settings.js';
+import { createSmtpEmailSender } from '../sender/smtp-email-sender.js';
+import { emailQueueSettingsSchema, type EmailQueueSettings, type SmtpSettings } from '../settings.js';
 import { describeFieldIssues } from '../validation.js';
-import { computeRetryDelayMs } from './retry-delay.js';
 
 export const emailQueueProcessJobName = 'EmailQueueProcessJob';
 
 export type EmailQueueProcessResult = {
   /** Accepted by the SMTP server in this run. */
   sent: number;
-  /** Failed transiently and rescheduled. */
+  /** Failed transiently; another delivery attempt is scheduled. */
   retried: number;
   /** Given up in this run. */
   dead: number;
+  /** `sent` and `dead` entries deleted after their retention. */
+  pruned: number;
 };
 
 export interface EmailQueueProcessJobOptions {
@@ -52,40 +65,72 @@ export interface EmailQueueProcessJobOptions {
    * (written by other means than enqueueEmail, which assigns it).
    */
   readonly messageIdDomain?: string;
+  /** When it runs (the worker resolves it from its `schedule`/`misfire` keys); module default when absent. */
+  readonly timing?: JobTiming;
+  /** Its run retries (the worker resolves them from its `retry` keys); module default when absent. */
+  readonly retry?: RetryPolicy;
 }
 
-/** Claims older than this are deleted (at most once an hour per job instance). */
-export const sendClaimRetentionMs = 7 * 24 * 60 * 60 * 1000;
-const claimPruneIntervalMs = 60 * 60 * 1000;
-const maxStoredErrorLength = 1000;
+/** Services the worker gives the email job: the database and the validated `smtp` section. */
+export interface EmailQueueJobServices {
+  readonly connection: Connection;
+  readonly smtp: SmtpSettings;
+}
+
 /**
- * Sent entries are marked in groups of this many with one `updateMany`: FerretDB updates cost
- * milliseconds per statement. A crash loses at most this many marks (those emails are sent
- * again after their lease: at least once).
+ * Every 10 s. A failed run (the database unreachable, say) is retried 3 times after 5, 10 and
+ * 20 s (at most a minute): retries that wait longer than the next regular run would be
+ * pointless, and each email's own delivery attempts are counted separately, per email.
  */
-export const sentMarkGroupSize = 50;
+export const emailQueueProcessDefaults: JobModuleDefaults = {
+  schedule: '10s',
+  misfire: 'once',
+  retry: { maxAttempts: 3, initialDelayMs: 5000, maxDelayMs: 60_000 },
+};
+
+const maxStoredErrorLength = 1000;
+const dayMs = 24 * 60 * 60 * 1000;
+/** Progress is reported every this many sends (and after each batch). */
+const progressEvery = 10;
+
+/** The delays between one email's delivery attempts: doubling, ±20 % jitter, capped. */
+export function deliveryBackoffPolicy(settings: EmailQueueSettings): BackoffPolicy {
+  return {
+    initialDelayMs: settings.deliveryBackoffInitialSeconds * 1000,
+    maxDelayMs: settings.deliveryBackoffMaxSeconds * 1000,
+  };
+}
+
 /** Header carrying the queue entry id on every email (duplicates are countable at the receiver). */
 export const emailQueueIdHeader = 'X-Email-Queue-Id';
 
-type QueueEntry = Pick<
-  EmailQueueEntry,
-  | '_id'
-  | 'to'
-  | 'cc'
-  | 'bcc'
-  | 'from'
-  | 'subject'
-  | 'text'
-  | 'html'
-  | 'status'
-  | 'attempts'
-  | 'smtpMessageId'
->;
+const messageFields = ['to', 'cc', 'bcc', 'from', 'subject', 'text', 'html'] as const;
 
-interface ClaimedEntry {
-  readonly entry: QueueEntry;
-  readonly attempt: number;
+type QueueEntry = Pick<EmailQueueEntry, '_id' | 'attempts' | 'smtpMessageId' | (typeof messageFields)[number]>;
+
+interface ClaimedBatch {
   readonly claimToken: string;
+  /** Claimed entries, `attempts` already counting this attempt. */
+  readonly entries: readonly QueueEntry[];
+}
+
+/** What the run touches, shared by its steps. */
+interface RunState {
+  readonly options: EmailQueueProcessJobOptions;
+  readonly context: JobContext;
+  readonly result: EmailQueueProcessResult;
+  /** Emails handed to a send or given up in this run (progress). */
+  processed: number;
+  /** Entries claimed or given up by this run (`maxEmailsPerRun`). */
+  claimed: number;
+}
+
+interface ClaimOutcome {
+  /** Due entries the selection found (claimed or not). */
+  readonly candidates: number;
+  /** How many it asked for. */
+  readonly limit: number;
+  readonly batch: ClaimedBatch;
 }
 
 function truncate(text: string): string {
@@ -96,284 +141,273 @@ function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Indexes of the documents an unordered insert could not write (duplicate claims). */
-function failedIndexes(error: InstanceType<typeof mongo.MongoBulkWriteError>): Set<number> {
-  return new Set([error.writeErrors].flat().map((writeError) => writeError.index));
-}
-
-/** Queue depth by status, every status present (0 when none). */
-export async function countQueuedEmails(connection: Connection): Promise<Record<EmailStatus, number>> {
-  const groups = await getEmailQueueModel(connection).aggregate<{ _id: string; count: number }>([
-    { $group: { _id: '$status', count: { $sum: 1 } } },
-  ]);
-  const counts = Object.fromEntries(emailStatuses.map((status) => [status, 0])) as Record<
-    EmailStatus,
-    number
-  >;
-  for (const group of groups) {
-    if ((emailStatuses as readonly string[]).includes(group._id)) {
-      counts[group._id as EmailStatus] = group.count;
-    }
-  }
-  return counts;
-}
-
-/** The recurring job; its lock lifetime is the sending lease. */
+/** The recurring job. A run stalled for the sending lease is failed (its claims may be taken over). */
 export function createEmailQueueProcessJob(
   options: EmailQueueProcessJobOptions,
 ): RecurringJob<EmailQueueProcessResult> {
   const { settings } = options;
-  let lastClaimPruneMs = Number.NEGATIVE_INFINITY;
+  const timing = options.timing ?? {
+    schedule: parseSchedule(emailQueueProcessDefaults.schedule),
+    misfire: parseMisfirePolicy(emailQueueProcessDefaults.misfire),
+  };
   return {
     name: emailQueueProcessJobName,
-    intervalMs: settings.processingIntervalSeconds * 1000,
-    lockLifetimeMs: settings.sendingLeaseSeconds * 1000,
+    schedule: timing.schedule,
+    misfire: timing.misfire,
+    retry: options.retry ?? emailQueueProcessDefaults.retry,
+    stallTimeoutMs: settings.sendingLeaseSeconds * 1000,
     async run(context: JobContext): Promise<EmailQueueProcessResult> {
-      const result: EmailQueueProcessResult = { sent: 0, retried: 0, dead: 0 };
+      const state: RunState = {
+        options,
+        context,
+        result: { sent: 0, retried: 0, dead: 0, pruned: 0 },
+        processed: 0,
+        claimed: 0,
+      };
       if (!settings.enabled) {
         context.logger.debug('email queue processing is disabled');
-        return result;
+        return state.result;
       }
-      const nowMs = context.clock.now().getTime();
-      if (nowMs - lastClaimPruneMs >= claimPruneIntervalMs) {
-        lastClaimPruneMs = nowMs;
-        await getEmailSendClaimModel(options.connection).deleteMany({
-          claimedAt: { $lt: new Date(nowMs - sendClaimRetentionMs) },
-        });
+      if (context.signal.aborted) return state.result;
+      state.result.pruned = await pruneSettledEntries(state);
+      // The next batch is claimed while the current one is sent: claims and sent marks overlap
+      // the SMTP traffic instead of pausing it.
+      let claiming: Promise<ClaimOutcome> | null = context.signal.aborted ? null : claimNext(state);
+      let batches = 0;
+      while (claiming !== null) {
+        const { candidates, limit, batch } = await claiming;
+        claiming = null;
+        // Fewer candidates than asked for: nothing else is due now.
+        if (candidates === limit && state.claimed < settings.maxEmailsPerRun && !context.signal.aborted) {
+          claiming = claimNext(state);
+          // Awaited at the top of the loop; until then a failure must not count as unhandled.
+          claiming.catch(() => undefined);
+        }
+        if (batch.entries.length > 0) {
+          // After an abort this gives the whole batch back instead of sending it.
+          await sendBatch(state, batch);
+          batches += 1;
+        }
       }
-      const claimed = await claimDueEntries(options, context);
-      await sendClaimedEntries(options, context, claimed, result);
-      if (claimed.length > 0) {
-        context.logger.info('email queue batch processed', { claimed: claimed.length, ...result });
+      if (batches > 0 || state.result.dead > 0 || state.result.pruned > 0) {
+        context.logger.info('email queue processed', { batches, ...state.result });
       }
-      return result;
+      return state.result;
     },
   };
 }
 
-async function claimDueEntries(
-  options: EmailQueueProcessJobOptions,
-  context: JobContext,
-): Promise<ClaimedEntry[]> {
-  const { connection, settings } = options;
-  const now = context.clock.now();
+/**
+ * Deletes `sent` entries older than `sentRetentionDays` and `dead` ones older than
+ * `deadRetentionDays` (by `updatedAt`, when they got there), oldest first, in batches of
+ * `batchSize` ids, at most `maxEmailsPerRun` of each status per run (pruning keeps pace with
+ * sending), checking the signal before each batch.
+ */
+async function pruneSettledEntries(state: RunState): Promise<number> {
+  const { settings, connection } = state.options;
+  const { context } = state;
   const queue = getEmailQueueModel(connection);
-  const due = await queue
-    .find(
-      {
-        $or: [
-          { status: 'pending', nextAttemptAt: { $lte: now } },
-          { status: 'sending', leaseExpiresAt: { $lte: now } },
-        ],
-      },
-      {
-        to: 1,
-        cc: 1,
-        bcc: 1,
-        from: 1,
-        subject: 1,
-        text: 1,
-        html: 1,
-        status: 1,
-        attempts: 1,
-        smtpMessageId: 1,
-      },
-    )
-    .sort({ nextAttemptAt: 1 })
-    .limit(settings.batchSize)
-    .lean<QueueEntry[]>();
-  if (due.length === 0 || context.signal.aborted) return [];
-
-  // One token per run: it tells this run's claims and writes from another run's.
-  const claimToken = randomUUID();
-  const candidates = due.map((entry) => ({ entry, attempt: (entry.attempts ?? 0) + 1, claimToken }));
-  let lost = new Set<number>();
-  try {
-    await getEmailSendClaimModel(connection).collection.insertMany(
-      candidates.map((candidate) => ({
-        emailId: candidate.entry._id,
-        attempt: candidate.attempt,
-        claimToken: candidate.claimToken,
-        claimedAt: now,
-      })),
-      { ordered: false },
-    );
-  } catch (error) {
-    if (!(error instanceof mongo.MongoBulkWriteError)) throw error;
-    lost = failedIndexes(error);
+  const now = context.clock.now().getTime();
+  const retentions: readonly [EmailStatus, number][] = [
+    ['sent', settings.sentRetentionDays],
+    ['dead', settings.deadRetentionDays],
+  ];
+  let pruned = 0;
+  for (const [status, retentionDays] of retentions) {
+    const settledFilter = { status, updatedAt: { $lt: new Date(now - retentionDays * dayMs) } };
+    let prunedOfStatus = 0;
+    while (prunedOfStatus < settings.maxEmailsPerRun) {
+      if (context.signal.aborted) return pruned;
+      const limit = Math.min(settings.batchSize, settings.maxEmailsPerRun - prunedOfStatus);
+      const ids = await queue
+        .find(settledFilter, { _id: 1 })
+        .sort({ updatedAt: 1 })
+        .limit(limit)
+        .lean<{ _id: Types.ObjectId }[]>();
+      if (ids.length === 0) break;
+      const deletion = await queue.deleteMany({ _id: { $in: ids.map((entry) => entry._id) }, ...settledFilter });
+      prunedOfStatus += deletion.deletedCount;
+      pruned += deletion.deletedCount;
+      await reportProgress(context, { completed: pruned, message: 'settled emails pruned' });
+      // A short batch was the last; one that deleted nothing would be selected again.
+      if (ids.length < limit || deletion.deletedCount === 0) break;
+    }
   }
-  if (lost.size > 0) {
-    context.logger.info('email queue entries claimed by another worker were skipped', {
-      skipped: lost.size,
-    });
-  }
-  const claimed = candidates.filter((_, index) => !lost.has(index));
-  if (claimed.length === 0) return claimed;
-  const leaseExpiresAt = new Date(now.getTime() + settings.sendingLeaseSeconds * 1000);
-  // One updateMany per attempt number (usually one), not a bulkWrite: on FerretDB v1 an
-  // `update` command with ~100 statements hangs (see README).
-  for (const attempt of new Set(claimed.map((candidate) => candidate.attempt))) {
-    await queue.updateMany(
-      {
-        _id: {
-          $in: claimed
-            .filter((candidate) => candidate.attempt === attempt)
-            .map((candidate) => candidate.entry._id),
-        },
-      },
-      { $set: { status: 'sending', attempts: attempt, claimToken, leaseExpiresAt } },
-    );
-  }
-  return claimed;
+  return pruned;
 }
 
-async function sendClaimedEntries(
-  options: EmailQueueProcessJobOptions,
-  context: JobContext,
-  claimed: readonly ClaimedEntry[],
-  result: EmailQueueProcessResult,
+/** Selects up to a batch of due entries and claims them with one statement; see the file comment. */
+async function claimNext(state: RunState): Promise<ClaimOutcome> {
+  const { connection, settings } = state.options;
+  const limit = Math.min(settings.batchSize, settings.maxEmailsPerRun - state.claimed);
+  const now = state.context.clock.now();
+  const queue = getEmailQueueModel(connection);
+  const claimToken = randomUUID();
+  const expiredLease = { status: 'sending' as const, leaseExpiresAt: { $lte: now } };
+  const due = { status: 'pending' as const, nextAttemptAt: { $lte: now } };
+
+  const expired = await queue
+    .find(expiredLease, { _id: 1, attempts: 1 })
+    .sort({ leaseExpiresAt: 1 })
+    .limit(limit)
+    .lean<Pick<EmailQueueEntry, '_id' | 'attempts'>[]>();
+  const exhausted = expired.filter((entry) => entry.attempts >= settings.maxDeliveryAttempts);
+  if (exhausted.length > 0) await markLeaseExhausted(state, exhausted, now);
+  const recovered = expired.filter((entry) => entry.attempts < settings.maxDeliveryAttempts);
+  const pending =
+    expired.length < limit
+      ? await queue
+          .find(due, { _id: 1 })
+          .sort({ nextAttemptAt: 1 })
+          .limit(limit - expired.length)
+          .lean<{ _id: Types.ObjectId }[]>()
+      : [];
+  const candidates = expired.length + pending.length;
+  const ids = [...recovered, ...pending].map((entry) => entry._id);
+  if (ids.length === 0) return { candidates, limit, batch: { claimToken, entries: [] } };
+
+  const leaseExpiresAt = new Date(now.getTime() + settings.sendingLeaseSeconds * 1000);
+  await queue.updateMany(
+    {
+      _id: { $in: ids },
+      $or: [due, { ...expiredLease, attempts: { $lt: settings.maxDeliveryAttempts } }],
+    },
+    { $set: { status: 'sending', claimToken, leaseExpiresAt }, $inc: { attempts: 1 } },
+  );
+  // Read back what this claim won, through the _id index.
+  const entries = await queue
+    .find(
+      { _id: { $in: ids }, claimToken },
+      { ...Object.fromEntries(messageFields.map((field) => [field, 1])), attempts: 1, smtpMessageId: 1 },
+    )
+    .lean<QueueEntry[]>();
+  state.claimed += entries.length;
+  if (entries.length < ids.length) {
+    state.context.logger.info('email queue entries claimed by another worker were skipped', {
+      skipped: ids.length - entries.length,
+    });
+  }
+  return { candidates, limit, batch: { claimToken, entries } };
+}
+
+/** Expired leases on the last allowed attempt: whether it was delivered is unknown, none is left. */
+async function markLeaseExhausted(
+  state: RunState,
+  exhausted: readonly Pick<EmailQueueEntry, '_id'>[],
+  now: Date,
 ): Promise<void> {
-  const concurrency = Math.min(options.settings.concurrency, claimed.length);
-  const marks = new SentMarks(options, context);
+  const { settings, connection } = state.options;
+  const marked = await getEmailQueueModel(connection).updateMany(
+    {
+      _id: { $in: exhausted.map((entry) => entry._id) },
+      status: 'sending',
+      leaseExpiresAt: { $lte: now },
+      attempts: { $gte: settings.maxDeliveryAttempts },
+    },
+    {
+      $set: {
+        status: 'dead',
+        lastError:
+          `the lease of the last delivery attempt (${settings.maxDeliveryAttempts} allowed) expired ` +
+          '(its worker died); whether it was delivered is unknown',
+      },
+      $unset: { leaseExpiresAt: 1 },
+    },
+  );
+  state.result.dead += marked.modifiedCount;
+  state.processed += marked.modifiedCount;
+  state.claimed += marked.modifiedCount;
+}
+
+async function reportProgress(context: JobContext, progress: { completed: number; total?: number; message: string }) {
+  await context
+    .reportProgress(progress)
+    .catch((error: unknown) => context.logger.warn('progress report failed', { error: describeError(error) }));
+}
+
+/** Sends a claimed batch, records failures per email, then marks the sent ones with one statement. */
+async function sendBatch(state: RunState, batch: ClaimedBatch): Promise<void> {
+  const { context, options } = state;
+  const sentIds: Types.ObjectId[] = [];
+  const unsentIds: Types.ObjectId[] = [];
   let nextIndex = 0;
-  let completed = 0;
-  const workers = Array.from({ length: concurrency }, async () => {
+  const workers = Array.from({ length: Math.min(options.settings.concurrency, batch.entries.length) }, async () => {
     for (;;) {
-      const index = nextIndex;
+      const entry = batch.entries[nextIndex];
       nextIndex += 1;
-      const item = claimed[index];
-      if (item === undefined) return;
+      if (entry === undefined) return;
       if (context.signal.aborted) {
-        await releaseClaim(options, context, item);
+        unsentIds.push(entry._id);
         continue;
       }
-      await processOne(options, context, item, result, marks);
-      completed += 1;
-      if (completed % 10 === 0 || completed === claimed.length) {
-        await context
-          .reportProgress({ completed, total: claimed.length })
-          .catch((error: unknown) =>
-            context.logger.warn('progress report failed', { error: describeError(error) }),
-          );
+      if (await processEntry(state, batch.claimToken, entry)) sentIds.push(entry._id);
+      state.processed += 1;
+      if (state.processed % progressEvery === 0) {
+        await reportProgress(context, { completed: state.processed, message: 'emails processed' });
       }
     }
   });
   await Promise.all(workers);
-  await marks.flush();
+  await markSent(state, batch.claimToken, sentIds);
+  if (unsentIds.length > 0) await releaseClaims(state, batch.claimToken, unsentIds);
+  await reportProgress(context, { completed: state.processed, message: 'emails processed' });
 }
 
-/**
- * Sent entries waiting to be marked `sent` together. One mark write at a time: on FerretDB
- * (SQLite) every updated document is its own write transaction, and overlapping mark writes
- * of 50 documents each ran into the server's 10 s busy timeout at 5,000 queued entries, which
- * left sent entries `sending` (to be sent again after the lease). The senders wait for their
- * group's mark, so marks cannot pile up either.
- */
-class SentMarks {
-  private pending: ClaimedEntry[] = [];
-  private lastWrite: Promise<void> = Promise.resolve();
-
-  constructor(
-    private readonly options: EmailQueueProcessJobOptions,
-    private readonly context: JobContext,
-  ) {}
-
-  async add(item: ClaimedEntry): Promise<void> {
-    this.pending.push(item);
-    if (this.pending.length >= sentMarkGroupSize) await this.flush();
-  }
-
-  flush(): Promise<void> {
-    const group = this.pending;
-    this.pending = [];
-    // writeGroup never rejects (it logs), so the chain never breaks.
-    this.lastWrite = this.lastWrite.then(() => this.writeGroup(group));
-    return this.lastWrite;
-  }
-
-  private async writeGroup(group: readonly ClaimedEntry[]): Promise<void> {
-    const [first] = group;
-    if (first === undefined) return;
-    const emailIds = group.map((item) => item.entry._id);
-    try {
-      const marked = await getEmailQueueModel(this.options.connection).updateMany(
-        { _id: { $in: emailIds }, claimToken: first.claimToken },
-        { $set: { status: 'sent', sentAt: this.context.clock.now() }, $unset: { leaseExpiresAt: 1 } },
-      );
-      if (marked.matchedCount < group.length) {
-        // Our lease expired and another run took some over (or they were deleted): those
-        // may be sent again. The lease must exceed the longest send.
-        this.context.logger.warn('emails sent but no longer ours to mark', {
-          sent: group.length,
-          marked: marked.matchedCount,
-        });
-      }
-    } catch (error) {
-      // They stay `sending` and their lease will expire: sent again (at least once).
-      this.context.logger.error('could not mark sent emails', {
-        emailIds: emailIds.map((emailId) => emailId.toHexString()),
-        error: describeError(error),
+/** One `updateMany` for the batch's sent emails, conditional on the claim token. */
+async function markSent(state: RunState, claimToken: string, sentIds: readonly Types.ObjectId[]): Promise<void> {
+  if (sentIds.length === 0) return;
+  const { context, options } = state;
+  try {
+    const marked = await getEmailQueueModel(options.connection).updateMany(
+      { _id: { $in: sentIds }, claimToken },
+      { $set: { status: 'sent', sentAt: context.clock.now() }, $unset: { leaseExpiresAt: 1 } },
+    );
+    if (marked.matchedCount < sentIds.length) {
+      // Our lease expired and another run took some over (or they were deleted): those
+      // may be sent again. The lease must exceed the longest send.
+      context.logger.warn('emails sent but no longer ours to mark', {
+        sent: sentIds.length,
+        marked: marked.matchedCount,
       });
     }
-  }
-}
-
-/** Gives an unsent claim back (the worker is draining): the entry is due again at once. */
-async function releaseClaim(
-  options: EmailQueueProcessJobOptions,
-  context: JobContext,
-  item: ClaimedEntry,
-): Promise<void> {
-  const emailId = item.entry._id;
-  try {
-    // Claim first: if we stop in between, the entry stays `sending` until its lease
-    // expires and is then claimed as the next attempt; never stuck on a taken attempt.
-    await getEmailSendClaimModel(options.connection).deleteOne({
-      emailId,
-      attempt: item.attempt,
-      claimToken: item.claimToken,
-    });
-    await getEmailQueueModel(options.connection).updateOne(
-      { _id: emailId, claimToken: item.claimToken },
-      {
-        $set: { status: 'pending', attempts: item.attempt - 1, nextAttemptAt: context.clock.now() },
-        $unset: { claimToken: 1, leaseExpiresAt: 1 },
-      },
-    );
   } catch (error) {
-    context.logger.warn('could not release an email claim; its lease will expire', {
-      emailId: emailId.toHexString(),
+    // They stay `sending` and their lease will expire: sent again (at least once).
+    context.logger.error('could not mark sent emails', {
+      emailIds: sentIds.map((emailId) => emailId.toHexString()),
       error: describeError(error),
     });
   }
 }
 
-async function processOne(
-  options: EmailQueueProcessJobOptions,
-  context: JobContext,
-  item: ClaimedEntry,
-  result: EmailQueueProcessResult,
-  marks: SentMarks,
-): Promise<void> {
-  const { settings } = options;
-  const { entry, attempt } = item;
+/** Gives unsent claims back (the run is stopping): due again at once, attempt count restored. */
+async function releaseClaims(state: RunState, claimToken: string, ids: readonly Types.ObjectId[]): Promise<void> {
+  const { context, options } = state;
+  try {
+    await getEmailQueueModel(options.connection).updateMany(
+      { _id: { $in: ids }, claimToken },
+      {
+        $set: { status: 'pending', nextAttemptAt: context.clock.now() },
+        $inc: { attempts: -1 },
+        $unset: { claimToken: 1, leaseExpiresAt: 1 },
+      },
+    );
+  } catch (error) {
+    context.logger.warn('could not release email claims; their lease will expire', {
+      emailIds: ids.map((emailId) => emailId.toHexString()),
+      error: describeError(error),
+    });
+  }
+}
+
+/** Sends one claimed entry; true when the server accepted it and it waits for the batch's mark. */
+async function processEntry(state: RunState, claimToken: string, entry: QueueEntry): Promise<boolean> {
+  const { options, context } = state;
   const emailId = entry._id.toHexString();
   try {
-    if (entry.status === 'sending' && attempt > settings.maxAttempts) {
-      await markDead(
-        options,
-        item,
-        `the lease of attempt ${attempt - 1}/${settings.maxAttempts} expired (worker died); ` +
-          'delivery of that attempt is unknown and no attempt is left',
-      );
-      result.dead += 1;
-      return;
-    }
     const checked = findEmailMessageIssues(stripUnset(entry));
     if (checked.message === null) {
-      await markDead(options, item, `invalid entry: ${describeFieldIssues(checked.issues)}`);
-      result.dead += 1;
-      return;
+      await settle(state, claimToken, entry, 'dead', `invalid entry: ${describeFieldIssues(checked.issues)}`);
+      return false;
     }
     const messageId =
       entry.smtpMessageId ?? `<${emailId}@${options.messageIdDomain ?? defaultMessageIdDomain}>`;
@@ -386,35 +420,34 @@ async function processOne(
       });
       sentMessageId = sent.messageId;
     } catch (error) {
-      await recordFailure(options, context, item, error, result);
-      return;
+      await recordFailure(state, claimToken, entry, error);
+      return false;
     }
-    result.sent += 1;
-    if (sentMessageId === entry.smtpMessageId) {
-      await marks.add(item);
-      return;
-    }
-    // The id was not stored yet (or the sender chose its own): mark this one alone.
+    state.result.sent += 1;
+    if (sentMessageId === entry.smtpMessageId) return true;
+    // The id was not stored yet (or the sender chose its own): mark this one alone, with it.
     await getEmailQueueModel(options.connection).updateOne(
-      { _id: entry._id, claimToken: item.claimToken },
+      { _id: entry._id, claimToken },
       {
         $set: { status: 'sent', sentAt: context.clock.now(), smtpMessageId: sentMessageId },
         $unset: { leaseExpiresAt: 1 },
       },
     );
+    return false;
   } catch (error) {
     // A database failure on one entry: it stays `sending` and its lease will expire.
     context.logger.error('email queue entry could not be processed', {
       emailId,
       error: describeError(error),
     });
+    return false;
   }
 }
 
-/** A lean document carries `undefined`-less fields already; this drops stored nulls too. */
+/** A lean document has no `undefined` fields already; this drops stored nulls too. */
 function stripUnset(entry: QueueEntry): Record<string, unknown> {
   const message: Record<string, unknown> = {};
-  for (const key of ['to', 'cc', 'bcc', 'from', 'subject', 'text', 'html'] as const) {
+  for (const key of messageFields) {
     const value: unknown = entry[key];
     if (value !== undefined && value !== null) message[key] = value;
   }
@@ -422,50 +455,84 @@ function stripUnset(entry: QueueEntry): Record<string, unknown> {
 }
 
 async function recordFailure(
-  options: EmailQueueProcessJobOptions,
-  context: JobContext,
-  item: ClaimedEntry,
+  state: RunState,
+  claimToken: string,
+  entry: QueueEntry,
   error: unknown,
-  result: EmailQueueProcessResult,
 ): Promise<void> {
-  const { settings } = options;
+  const { settings } = state.options;
   const kind = classifyEmailSendError(error);
-  const reason = `${kind} failure on attempt ${item.attempt}/${settings.maxAttempts}: ${describeError(error)}`;
-  const emailId = item.entry._id.toHexString();
-  if (kind === 'permanent' || item.attempt >= settings.maxAttempts) {
-    await markDead(options, item, reason);
-    result.dead += 1;
-    context.logger.warn('email is dead', { emailId, reason });
+  const attempt = entry.attempts;
+  const reason = `${kind} failure on delivery attempt ${attempt}/${settings.maxDeliveryAttempts}: ${describeError(error)}`;
+  const emailId = entry._id.toHexString();
+  if (kind === 'permanent' || attempt >= settings.maxDeliveryAttempts) {
+    await settle(state, claimToken, entry, 'dead', reason);
+    state.context.logger.warn('email is dead', { emailId, reason });
     return;
   }
-  const delayMs = computeRetryDelayMs(item.attempt, {
-    initialDelayMs: settings.initialRetryDelaySeconds * 1000,
-    maxDelayMs: settings.maxRetryDelaySeconds * 1000,
-  });
-  const nextAttemptAt = new Date(context.clock.now().getTime() + delayMs);
-  await getEmailQueueModel(options.connection).updateOne(
-    { _id: item.entry._id, claimToken: item.claimToken },
-    {
-      $set: { status: 'pending', nextAttemptAt, lastError: truncate(reason) },
-      $unset: { leaseExpiresAt: 1 },
-    },
-  );
-  result.retried += 1;
-  context.logger.info('email send failed; retry scheduled', {
+  const delayMs = exponentialBackoffMs(deliveryBackoffPolicy(settings), attempt);
+  const nextAttemptAt = new Date(state.context.clock.now().getTime() + delayMs);
+  await settle(state, claimToken, entry, 'pending', reason, nextAttemptAt);
+  state.context.logger.info('email send failed; another delivery attempt is scheduled', {
     emailId,
     reason,
     nextAttemptAt: nextAttemptAt.toISOString(),
   });
 }
 
-async function markDead(
-  options: EmailQueueProcessJobOptions,
-  item: ClaimedEntry,
+/** Records a failed or invalid entry: `dead`, or `pending` again at `nextAttemptAt`. */
+async function settle(
+  state: RunState,
+  claimToken: string,
+  entry: QueueEntry,
+  status: 'dead' | 'pending',
   reason: string,
+  nextAttemptAt?: Date,
 ): Promise<void> {
-  await getEmailQueueModel(options.connection).updateOne(
-    { _id: item.entry._id, claimToken: item.claimToken },
-    { $set: { status: 'dead', lastError: truncate(reason) }, $unset: { leaseExpiresAt: 1 } },
+  await getEmailQueueModel(state.options.connection).updateOne(
+    { _id: entry._id, claimToken },
+    {
+      $set: { status, lastError: truncate(reason), ...(nextAttemptAt === undefined ? {} : { nextAttemptAt }) },
+      $unset: { leaseExpiresAt: 1 },
+    },
   );
+  if (status === 'dead') state.result.dead += 1;
+  else state.result.retried += 1;
 }
 
+/** The domain of an address (`app@example.org` -> `example.org`), for generated Message-IDs. */
+function domainOf(address: string): string {
+  return address.slice(address.lastIndexOf('@') + 1);
+}
+
+/**
+ * EmailQueueProcessJob as a module. It builds its own pooled SMTP sender from the `smtp`
+ * section and closes it in `dispose` (the worker calls it at shutdown); generated Message-IDs
+ * use the domain of `smtp.from`.
+ */
+export const emailQueueProcessJobModule: JobModule<
+  typeof emailQueueSettingsSchema,
+  EmailQueueSettings,
+  EmailQueueJobServices
+> = {
+  jobName: emailQueueProcessJobName,
+  configKey: 'emailQueue',
+  environmentPrefix: 'JOBS_EMAIL_QUEUE_',
+  description: 'EmailQueueProcessJob (@app/notifications): sends queued emails over SMTP, pruning old sent and dead ones.',
+  settingsSchema: emailQueueSettingsSchema,
+  defaults: emailQueueProcessDefaults,
+  intervalAliases: [{ settingsKey: 'processingIntervalSeconds', unitMs: 1000 }],
+  requiredSections: ['smtp'],
+  create: ({ settings, timing, retry, services }) => {
+    const sender = createSmtpEmailSender(services.smtp);
+    const job = createEmailQueueProcessJob({
+      connection: services.connection,
+      sender,
+      settings,
+      timing,
+      retry,
+      messageIdDomain: domainOf(services.smtp.from),
+    });
+    return { ...job, dispose: () => sender.close() };
+  },
+};

@@ -4,7 +4,8 @@
  *
  * Every model is bound to the connection it is given, never to mongoose's default one.
  * Indexes are declared with `autoIndex: false` and created by
- * {@link ensureNotificationIndexes}. No TTL index: FerretDB v1 rejects them (code 238).
+ * {@link ensureNotificationIndexes}. No TTL index (the bundled server rejects them, and
+ * retention is pruned by the job in bounded batches anyway).
  */
 import { Schema, type Connection, type Model, type Types } from 'mongoose';
 
@@ -14,7 +15,7 @@ export const emailStatuses = ['pending', 'sending', 'sent', 'failed', 'dead'] as
  * `pending`: waiting for `nextAttemptAt`. `sending`: claimed by a worker until `leaseExpiresAt`.
  * `sent`: accepted by the SMTP server. `failed`: reserved for an operator's manual hold
  * (the job neither takes nor sets it). `dead`: given up (permanent failure, invalid entry,
- * or attempts exhausted); `lastError` says why.
+ * or delivery attempts exhausted); `lastError` says why.
  */
 export type EmailStatus = (typeof emailStatuses)[number];
 
@@ -28,7 +29,7 @@ export interface EmailQueueEntry {
   text?: string;
   html?: string;
   status: EmailStatus;
-  /** Send attempts started (claimed), the crashed ones included. */
+  /** Delivery attempts started (claimed), the crashed ones included. */
   attempts: number;
   nextAttemptAt: Date;
   lastError?: string;
@@ -41,17 +42,20 @@ export interface EmailQueueEntry {
   smtpMessageId?: string;
   /** While `sending`: past this instant the claim counts as a crashed worker's. */
   leaseExpiresAt?: Date;
-  /** Token of the current claim (one per job run); writes of a send result are conditional on it. */
+  /**
+   * Token of the claim that took the entry (one per claimed batch): the claiming run reads back
+   * which of its candidates it won by it, and writes of a send result are conditional on it.
+   */
   claimToken?: string;
   idempotencyKey?: string;
   createdAt: Date;
+  /** Last change; for `sent` and `dead` entries, when they got there (retention counts from it). */
   updatedAt: Date;
 }
 
 export const emailQueueCollectionName = 'email_queue';
 /** Right-hand side of generated Message-IDs when none is configured (`.invalid` is reserved). */
 export const defaultMessageIdDomain = 'email-queue.invalid';
-export const emailSendClaimsCollectionName = 'email_send_claims';
 
 const emailQueueSchema = new Schema<EmailQueueEntry>(
   {
@@ -70,8 +74,7 @@ const emailQueueSchema = new Schema<EmailQueueEntry>(
     smtpMessageId: { type: String },
     leaseExpiresAt: { type: Date },
     claimToken: { type: String },
-    // Never stored as null: FerretDB indexes an explicit null (two nulls collide) but
-    // not a missing field.
+    // Never stored as null: a sparse index skips a missing field, not an explicit null.
     idempotencyKey: { type: String },
   },
   {
@@ -83,47 +86,16 @@ const emailQueueSchema = new Schema<EmailQueueEntry>(
   },
 );
 
-// Due pending entries, and expired `sending` leases.
+// Claims: due pending entries, oldest due first (and the queue depth of `pending`).
 emailQueueSchema.index({ status: 1, nextAttemptAt: 1 });
+// Claims: expired `sending` leases (and the queue depth of `sending`).
 emailQueueSchema.index({ status: 1, leaseExpiresAt: 1 });
-// Sparse: only entries with a key are indexed. FerretDB v1 rejects
-// `partialFilterExpression` (code 238) and drops `sparse` from the index definition, but
-// it never indexes a missing field, so the behaviour is the same (tested).
+// Retention: `sent` and `dead` entries by the time they got there.
+emailQueueSchema.index({ status: 1, updatedAt: 1 });
+// Sparse: only entries with a key are indexed, so any number of keyless entries coexist.
 emailQueueSchema.index({ idempotencyKey: 1 }, { unique: true, sparse: true });
 
-/**
- * One document per send attempt, key `(emailId, attempt)` under a unique index.
- * Inserting it is how a worker claims attempt N of an email: a unique-index insert is
- * atomic on FerretDB, where `findOneAndUpdate` is not.
- */
-export interface EmailSendClaim {
-  _id: Types.ObjectId;
-  emailId: Types.ObjectId;
-  attempt: number;
-  claimToken: string;
-  claimedAt: Date;
-}
-
-const emailSendClaimSchema = new Schema<EmailSendClaim>(
-  {
-    emailId: { type: Schema.Types.ObjectId, required: true },
-    attempt: { type: Number, required: true },
-    claimToken: { type: String, required: true },
-    claimedAt: { type: Date, required: true },
-  },
-  {
-    collection: emailSendClaimsCollectionName,
-    autoIndex: false,
-    autoCreate: false,
-    versionKey: false,
-  },
-);
-
-emailSendClaimSchema.index({ emailId: 1, attempt: 1 }, { unique: true });
-emailSendClaimSchema.index({ claimedAt: 1 });
-
 const emailQueueModelName = 'EmailQueueEntry';
-const emailSendClaimModelName = 'EmailSendClaim';
 
 /** The email queue model bound to `connection` (created once per connection). */
 export function getEmailQueueModel(connection: Connection): Model<EmailQueueEntry> {
@@ -131,15 +103,8 @@ export function getEmailQueueModel(connection: Connection): Model<EmailQueueEntr
   return existing ?? connection.model<EmailQueueEntry>(emailQueueModelName, emailQueueSchema);
 }
 
-/** The send-claim model bound to `connection`. */
-export function getEmailSendClaimModel(connection: Connection): Model<EmailSendClaim> {
-  const existing = connection.models[emailSendClaimModelName] as Model<EmailSendClaim> | undefined;
-  return existing ?? connection.model<EmailSendClaim>(emailSendClaimModelName, emailSendClaimSchema);
-}
-
-/** Creates the collections and indexes of this package; idempotent. */
+/** Creates the collection and indexes of this package; idempotent. */
 export async function ensureNotificationIndexes(connection: Connection): Promise<void> {
   // createIndexes creates a missing collection; an existing identical index is a no-op.
   await getEmailQueueModel(connection).createIndexes();
-  await getEmailSendClaimModel(connection).createIndexes();
 }

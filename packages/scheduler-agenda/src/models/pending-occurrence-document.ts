@@ -1,15 +1,40 @@
 /**
  * The Agenda job document that holds a recurring job's one pending occurrence.
- * `name` is unique (our index); `data` carries the occurrence identity and attempt;
- * `nextRunAt` is when it is due. The other fields are the ones Agenda's own
- * `saveJob` writes for a new job, so Agenda processes the document like its own.
+ * `name` is unique (our index); `data` carries the occurrence (identity, attempt, cause,
+ * who asked, the occurrence a rerun resumes to, and the timing it belongs to);
+ * `nextRunAt` is when it is due. The other fields are the ones Agenda's own `saveJob`
+ * writes for a new job, so Agenda processes the document like its own.
+ *
+ * Documents written by release 0.1.0 hold only `{ occurrenceAt, attempt }`: they read as
+ * cause `schedule` (or `retry` past the first attempt) with an unknown timing.
  */
-import type { ScheduledOccurrence } from '@app/shared-jobs';
+import {
+  occurrenceCauses,
+  type JobTiming,
+  type OccurrenceCause,
+  type ResumePoint,
+  type ScheduledOccurrence,
+} from '@app/shared-jobs';
 import type { ObjectId } from 'mongodb';
+
+export interface StoredTiming {
+  readonly schedule:
+    | { readonly kind: 'interval'; readonly everyMs: number }
+    | { readonly kind: 'cron'; readonly expression: string; readonly timeZone: string };
+  readonly misfire:
+    | { readonly kind: 'once' }
+    | { readonly kind: 'skip' }
+    | { readonly kind: 'catch-up'; readonly windowMs: number; readonly maxRuns: number };
+  readonly since: Date | null;
+}
 
 export interface PendingOccurrenceData {
   readonly occurrenceAt: Date;
   readonly attempt: number;
+  readonly cause?: OccurrenceCause;
+  readonly requestedBy?: string | null;
+  readonly resume?: ResumePoint | null;
+  readonly timing?: StoredTiming | null;
 }
 
 export interface PendingOccurrenceDocument {
@@ -21,6 +46,7 @@ export interface PendingOccurrenceDocument {
   disabled?: boolean | null;
   lastRunAt?: Date | null;
   lastFinishedAt?: Date | null;
+  lastModifiedBy?: string | null;
 }
 
 /** A new document for `occurrence`, unlocked and enabled. */
@@ -46,8 +72,28 @@ export function newPendingDocument(occurrence: ScheduledOccurrence): PendingOccu
   };
 }
 
+function storedTiming(timing: JobTiming): StoredTiming {
+  return { schedule: timing.schedule, misfire: timing.misfire, since: timing.since ?? null };
+}
+
 export function occurrenceData(occurrence: ScheduledOccurrence): PendingOccurrenceData {
-  return { occurrenceAt: new Date(occurrence.occurrenceAt.getTime()), attempt: occurrence.attempt };
+  const resume = occurrence.resume ?? null;
+  return {
+    occurrenceAt: new Date(occurrence.occurrenceAt.getTime()),
+    attempt: occurrence.attempt,
+    cause: occurrence.cause,
+    requestedBy: occurrence.requestedBy ?? null,
+    resume:
+      resume === null
+        ? null
+        : {
+            occurrenceAt: new Date(resume.occurrenceAt.getTime()),
+            runAt: new Date(resume.runAt.getTime()),
+            attempt: resume.attempt,
+            cause: resume.cause,
+          },
+    timing: occurrence.timing === undefined || occurrence.timing === null ? null : storedTiming(occurrence.timing),
+  };
 }
 
 /** A pending document whose data this package cannot read (written by something else). */
@@ -55,37 +101,103 @@ export class UnreadableOccurrenceError extends TypeError {
   override readonly name = 'UnreadableOccurrenceError';
 }
 
+type Fields = Record<string, unknown>;
+
+function fieldsOf(value: unknown): Fields | null {
+  return typeof value === 'object' && value !== null ? (value as Fields) : null;
+}
+
+function dateOf(value: unknown): Date | null {
+  const date = value instanceof Date ? value : typeof value === 'string' ? new Date(value) : null;
+  return date === null || Number.isNaN(date.getTime()) ? null : date;
+}
+
+function isPositiveInteger(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 1;
+}
+
+function causeOf(value: unknown): OccurrenceCause | null {
+  return occurrenceCauses.find((cause) => cause === value) ?? null;
+}
+
+/** The timing stored on a document, or null when absent or not understood (it is then re-adopted). */
+function readTiming(value: unknown): JobTiming | null {
+  const fields = fieldsOf(value);
+  const schedule = fieldsOf(fields?.schedule);
+  const misfire = fieldsOf(fields?.misfire);
+  if (fields === null || schedule === null || misfire === null) return null;
+  let parsedSchedule: JobTiming['schedule'];
+  if (schedule.kind === 'interval' && isPositiveInteger(schedule.everyMs)) {
+    parsedSchedule = { kind: 'interval', everyMs: schedule.everyMs };
+  } else if (schedule.kind === 'cron' && typeof schedule.expression === 'string' && typeof schedule.timeZone === 'string') {
+    parsedSchedule = { kind: 'cron', expression: schedule.expression, timeZone: schedule.timeZone };
+  } else {
+    return null;
+  }
+  let parsedMisfire: JobTiming['misfire'];
+  if (misfire.kind === 'once' || misfire.kind === 'skip') {
+    parsedMisfire = { kind: misfire.kind };
+  } else if (misfire.kind === 'catch-up' && isPositiveInteger(misfire.windowMs) && isPositiveInteger(misfire.maxRuns)) {
+    parsedMisfire = { kind: 'catch-up', windowMs: misfire.windowMs, maxRuns: misfire.maxRuns };
+  } else {
+    return null;
+  }
+  const since = dateOf(fields.since);
+  return since === null
+    ? { schedule: parsedSchedule, misfire: parsedMisfire }
+    : { schedule: parsedSchedule, misfire: parsedMisfire, since };
+}
+
 /**
- * Reads the occurrence a document holds; throws an error naming the bad field
+ * Reads the occurrence a document's data holds; throws an error naming the bad field
  * (a document written by something else than this package).
  */
-export function readOccurrenceData(jobName: string, data: unknown): PendingOccurrenceData {
-  const record = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
-  const occurrenceAt = record.occurrenceAt;
-  const parsedOccurrenceAt =
-    occurrenceAt instanceof Date
-      ? occurrenceAt
-      : typeof occurrenceAt === 'string'
-        ? new Date(occurrenceAt)
-        : null;
-  if (parsedOccurrenceAt === null || Number.isNaN(parsedOccurrenceAt.getTime())) {
+export function readOccurrenceData(
+  jobName: string,
+  data: unknown,
+): Omit<ScheduledOccurrence, 'jobName' | 'runAt'> {
+  const fields = fieldsOf(data) ?? {};
+  const occurrenceAt = dateOf(fields.occurrenceAt);
+  if (occurrenceAt === null) {
     throw new UnreadableOccurrenceError(`Agenda job "${jobName}": data.occurrenceAt must be a valid date`);
   }
-  const attempt = record.attempt;
-  if (typeof attempt !== 'number' || !Number.isInteger(attempt) || attempt < 1) {
-    throw new UnreadableOccurrenceError(`Agenda job "${jobName}": data.attempt must be an integer >= 1, got ${String(attempt)}`);
+  const attempt = fields.attempt;
+  if (!isPositiveInteger(attempt)) {
+    throw new UnreadableOccurrenceError(
+      `Agenda job "${jobName}": data.attempt must be an integer >= 1, got ${String(attempt)}`,
+    );
   }
-  return { occurrenceAt: parsedOccurrenceAt, attempt };
+  const cause = fields.cause === undefined ? (attempt > 1 ? 'retry' : 'schedule') : causeOf(fields.cause);
+  if (cause === null) {
+    throw new UnreadableOccurrenceError(`Agenda job "${jobName}": data.cause ${String(fields.cause)} is not known`);
+  }
+  const resumeFields = fieldsOf(fields.resume);
+  let resume: ResumePoint | null = null;
+  if (resumeFields !== null) {
+    const resumeOccurrenceAt = dateOf(resumeFields.occurrenceAt);
+    const resumeRunAt = dateOf(resumeFields.runAt);
+    const resumeCause = causeOf(resumeFields.cause);
+    if (resumeOccurrenceAt === null || resumeRunAt === null || resumeCause === null || !isPositiveInteger(resumeFields.attempt)) {
+      throw new UnreadableOccurrenceError(`Agenda job "${jobName}": data.resume is malformed`);
+    }
+    resume = { occurrenceAt: resumeOccurrenceAt, runAt: resumeRunAt, attempt: resumeFields.attempt, cause: resumeCause };
+  }
+  return {
+    occurrenceAt,
+    attempt,
+    cause,
+    requestedBy: typeof fields.requestedBy === 'string' ? fields.requestedBy : null,
+    resume,
+    timing: readTiming(fields.timing),
+  };
 }
 
 /** The pending occurrence of a document, or null when it is not due at all. */
 export function toScheduledOccurrence(document: PendingOccurrenceDocument): ScheduledOccurrence | null {
   if (document.nextRunAt === null) return null;
-  const data = readOccurrenceData(document.name, document.data);
   return {
     jobName: document.name,
-    occurrenceAt: data.occurrenceAt,
+    ...readOccurrenceData(document.name, document.data),
     runAt: new Date(document.nextRunAt.getTime()),
-    attempt: data.attempt,
   };
 }

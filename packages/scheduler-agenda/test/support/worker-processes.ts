@@ -35,6 +35,10 @@ export interface WorkerOptions {
   readonly databaseName: string;
   readonly jobs: readonly TestJobSpec[];
   readonly drainDeadlineMs?: number;
+  /** Unset: the runtime's default (10 s). */
+  readonly leaseTimeoutMs?: number;
+  readonly processEveryMs?: number;
+  readonly version?: string;
 }
 
 export function startWorker(options: WorkerOptions): WorkerHandle {
@@ -47,6 +51,9 @@ export function startWorker(options: WorkerOptions): WorkerHandle {
       MONGODB_DATABASE: options.databaseName,
       WORKER_JOBS: JSON.stringify(options.jobs),
       WORKER_DRAIN_DEADLINE_MS: String(options.drainDeadlineMs ?? 5000),
+      ...(options.leaseTimeoutMs === undefined ? {} : { WORKER_LEASE_TIMEOUT_MS: String(options.leaseTimeoutMs) }),
+      ...(options.processEveryMs === undefined ? {} : { WORKER_PROCESS_EVERY_MS: String(options.processEveryMs) }),
+      ...(options.version === undefined ? {} : { WORKER_VERSION: options.version }),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

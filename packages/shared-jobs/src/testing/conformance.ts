@@ -5,7 +5,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { InstanceIdentity } from '../instance.js';
-import type { ClaimRunResult, JobRun, JobRunLedger } from '../job-run-ledger.js';
+import type { InstanceRegistry, WorkerInstanceIdentity } from '../instance-registry.js';
+import type { ClaimRunInput, ClaimRunResult, JobRun, JobRunLedger } from '../job-run-ledger.js';
 import type { MessageScheduler } from '../message-scheduler.js';
 import type { ScheduledOccurrence } from '../occurrence.js';
 import type {
@@ -36,7 +37,16 @@ function instantAt(offsetMs: number): Date {
 }
 
 function occurrenceOf(jobName: string, offsetMs: number, attempt = 1): ScheduledOccurrence {
-  return { jobName, occurrenceAt: instantAt(offsetMs), runAt: instantAt(offsetMs), attempt };
+  return {
+    jobName,
+    occurrenceAt: instantAt(offsetMs),
+    runAt: instantAt(offsetMs),
+    attempt,
+    cause: attempt > 1 ? 'retry' : 'schedule',
+    requestedBy: null,
+    resume: null,
+    timing: null,
+  };
 }
 
 function withHarness<THarness extends ConformanceHarness<unknown>>(
@@ -83,6 +93,14 @@ export function describeMessageSchedulerConformance(
         occurrenceAt: instantAt(0),
         runAt: instantAt(1500),
         attempt: 2,
+        cause: 'retry',
+        requestedBy: null,
+        resume: null,
+        timing: {
+          schedule: { kind: 'cron', expression: '*/5 * * * *', timeZone: 'Europe/Berlin' },
+          misfire: { kind: 'catch-up', windowMs: 3_600_000, maxRuns: 12 },
+          since: instantAt(-5000),
+        },
       };
       await scheduler.schedule(occurrence);
       expect(await scheduler.getPending('report')).toEqual(occurrence);
@@ -143,6 +161,66 @@ export function describeMessageSchedulerConformance(
       expect(await scheduler.cancel('report')).toBe(false);
     });
 
+    it('keeps who asked for an occurrence and the occurrence it resumes to', async () => {
+      const scheduler = await currentHarness().createInstance();
+      const rerun: ScheduledOccurrence = {
+        ...occurrenceOf('report', -60_000, 3),
+        runAt: instantAt(10),
+        cause: 'rerun',
+        requestedBy: 'console:alice',
+        resume: { occurrenceAt: instantAt(60_000), runAt: instantAt(60_000), attempt: 1, cause: 'schedule' },
+      };
+      await scheduler.schedule(rerun);
+      expect(await scheduler.getPending('report')).toEqual(rerun);
+    });
+
+    it('replaces the pending occurrence only while it is the expected attempt', async () => {
+      const harness = currentHarness();
+      const scheduler = await harness.createInstance();
+      await scheduler.schedule(occurrenceOf('report', 0));
+      expect(await scheduler.replaceIfCurrent(occurrenceOf('report', 0, 2), occurrenceOf('report', 60_000))).toBe(false);
+      expect(await scheduler.replaceIfCurrent(occurrenceOf('report', 5000), occurrenceOf('report', 60_000))).toBe(false);
+      expect(await scheduler.getPending('report')).toEqual(occurrenceOf('report', 0));
+      expect(await scheduler.replaceIfCurrent(occurrenceOf('report', 0), occurrenceOf('report', 60_000))).toBe(true);
+      expect(await scheduler.getPending('report')).toEqual(occurrenceOf('report', 60_000));
+      expect(await scheduler.replaceIfCurrent(occurrenceOf('other', 0), occurrenceOf('other', 60_000))).toBe(false);
+      expect(await scheduler.getPending('other')).toBeNull();
+      expect(await harness.countPendingRecords('report')).toBe(1);
+    });
+
+    it('lets exactly one of concurrent conditional replacements of one attempt win', async () => {
+      const harness = currentHarness();
+      const schedulers = await Promise.all([0, 1, 2].map(() => harness.createInstance()));
+      for (let round = 0; round < 5; round += 1) {
+        const jobName = `contended-cas-${round}`;
+        await schedulers[0]!.schedule(occurrenceOf(jobName, 0));
+        const candidates = [...schedulers, ...schedulers].map((_, index) => occurrenceOf(jobName, (index + 1) * 1000));
+        const outcomes = await Promise.all(
+          candidates.map((candidate, index) => schedulers[index % schedulers.length]!.replaceIfCurrent(occurrenceOf(jobName, 0), candidate)),
+        );
+        expect(outcomes.filter(Boolean)).toHaveLength(1);
+        expect(await schedulers[1]!.getPending(jobName)).toEqual(candidates[outcomes.indexOf(true)]);
+      }
+    });
+
+    it('moves the resume point of a pending rerun only while it is the expected attempt', async () => {
+      const scheduler = await currentHarness().createInstance();
+      const running = occurrenceOf('report', 0);
+      const rerun: ScheduledOccurrence = {
+        ...occurrenceOf('report', -60_000, 2),
+        cause: 'rerun',
+        requestedBy: 'cli:bob',
+        resume: { occurrenceAt: running.occurrenceAt, runAt: running.runAt, attempt: 1, cause: 'schedule' },
+      };
+      await scheduler.schedule(rerun);
+      const next = { occurrenceAt: instantAt(60_000), runAt: instantAt(60_000), attempt: 1, cause: 'schedule' as const };
+      expect(await scheduler.replaceResumeIfCurrent('report', occurrenceOf('report', 5000), next)).toBe(false);
+      expect(await scheduler.replaceResumeIfCurrent('report', running, next)).toBe(true);
+      expect(await scheduler.getPending('report')).toEqual({ ...rerun, resume: next });
+      expect(await scheduler.replaceResumeIfCurrent('report', running, next)).toBe(false);
+      expect(await scheduler.replaceResumeIfCurrent('missing', running, next)).toBe(false);
+    });
+
     it('rejects an invalid occurrence with an error naming the field, storing nothing', async () => {
       const harness = currentHarness();
       const scheduler = await harness.createInstance();
@@ -201,12 +279,21 @@ export function describeRecurringJobRepositoryConformance(
 
     it('keeps one record per job name: an upsert replaces it', async () => {
       const repository = await currentHarness().createInstance();
-      await repository.upsertExecution(executionOf('cleanup', 0, instanceA));
-      await repository.upsertExecution(executionOf('cleanup', 60_000, instanceB));
+      expect(await repository.upsertExecution(executionOf('cleanup', 0, instanceA))).toBe(true);
+      expect(await repository.upsertExecution(executionOf('cleanup', 60_000, instanceB))).toBe(true);
       expect(await repository.getLastExecution('cleanup')).toEqual(
         executionOf('cleanup', 60_000, instanceB),
       );
       expect(await repository.listExecutions()).toHaveLength(1);
+    });
+
+    it('refuses to replace a record of a later occurrence with an earlier one', async () => {
+      const repository = await currentHarness().createInstance();
+      expect(await repository.upsertExecution(executionOf('cleanup', 60_000, instanceB))).toBe(true);
+      expect(await repository.upsertExecution(executionOf('cleanup', 0, instanceA))).toBe(false);
+      expect(await repository.getLastExecution('cleanup')).toEqual(executionOf('cleanup', 60_000, instanceB));
+      expect(await repository.upsertExecution(executionOf('cleanup', 60_000, instanceA))).toBe(true);
+      expect(await repository.getLastExecution('cleanup')).toEqual(executionOf('cleanup', 60_000, instanceA));
     });
 
     it('lists every job sorted by name', async () => {
@@ -227,10 +314,8 @@ export function describeRecurringJobRepositoryConformance(
         ),
       );
       const executions = await repositories[0]!.listExecutions();
-      expect(executions).toHaveLength(1);
-      expect([0, 1000, 2000].map((offset) => executionOf('contended', offset))).toContainEqual(
-        executions[0],
-      );
+      // One record, and the latest occurrence's: an earlier one never replaces a later one.
+      expect(executions).toEqual([executionOf('contended', 2000)]);
     });
   });
 }
@@ -243,39 +328,65 @@ export function describeJobRunLedgerConformance(
   describe(`JobRunLedger conformance: ${implementationName}`, () => {
     const currentHarness = withHarness(setup);
 
-    const claimInput = (jobName: string, occurrenceOffsetMs: number, attempt: number, startOffsetMs = 0) => ({
+    const claimInput = (
+      jobName: string,
+      occurrenceOffsetMs: number,
+      attempt: number,
+      startOffsetMs = 0,
+    ): ClaimRunInput => ({
       jobName,
       occurrenceAt: instantAt(occurrenceOffsetMs),
       attempt,
+      cause: attempt > 1 ? 'retry' : 'schedule',
+      requestedBy: null,
       instance: instanceA,
+      instanceId: 'instance-a',
       startedAt: instantAt(startOffsetMs),
       leaseExpiresAt: instantAt(startOffsetMs + 30_000),
     });
+    const finishedRun = async (
+      ledger: JobRunLedger,
+      input: ClaimRunInput,
+      status: 'succeeded' | 'failed',
+      finishedOffsetMs: number,
+    ): Promise<JobRun> => {
+      const run = claimedRun(await ledger.claim(input));
+      await ledger.finish(run.runId, { status, finishedAt: instantAt(finishedOffsetMs), durationMs: finishedOffsetMs });
+      return (await ledger.getRun(run.runId))!;
+    };
 
     it('claims a new attempt as a running run that this instance owns', async () => {
       const ledger = await currentHarness().createInstance();
-      const run = claimedRun(await ledger.claim(claimInput('cleanup', 0, 1)));
+      const run = claimedRun(
+        await ledger.claim({ ...claimInput('cleanup', 0, 2), cause: 'rerun', requestedBy: 'console:alice' }),
+      );
       expect(run).toMatchObject({
         jobName: 'cleanup',
         occurrenceAt: instantAt(0),
-        attempt: 1,
+        attempt: 2,
+        cause: 'rerun',
+        requestedBy: 'console:alice',
         status: 'running',
         instance: instanceA,
+        instanceId: 'instance-a',
         startedAt: instantAt(0),
         leaseExpiresAt: instantAt(30_000),
         finishedAt: null,
         durationMs: null,
         error: null,
         result: null,
+        progress: null,
+        traceId: null,
       });
       expect(typeof run.runId).toBe('string');
+      expect(await ledger.getRun(run.runId)).toEqual(run);
     });
 
     it('refuses a second claim of the same attempt and returns the existing run', async () => {
       const ledger = await currentHarness().createInstance();
       const first = claimedRun(await ledger.claim(claimInput('cleanup', 0, 1)));
       const second = existingRun(
-        await ledger.claim({ ...claimInput('cleanup', 0, 1), instance: instanceB }),
+        await ledger.claim({ ...claimInput('cleanup', 0, 1), instance: instanceB, instanceId: 'instance-b' }),
       );
       expect(second.runId).toBe(first.runId);
       expect(second.instance).toEqual(instanceA);
@@ -300,41 +411,75 @@ export function describeJobRunLedgerConformance(
       expect((await ledger.claim(claimInput('other', 0, 1))).claimed).toBe(true);
     });
 
-    it('finishes a running run once, with duration, error and result', async () => {
+    it('finishes a running run once, with duration, error, result and trace id', async () => {
       const ledger = await currentHarness().createInstance();
-      const claim = { run: claimedRun(await ledger.claim(claimInput('cleanup', 0, 1))) };
-      const finished = await ledger.finish(claim.run.runId, {
-        status: 'failed',
-        finishedAt: instantAt(2500),
-        error: { name: 'Error', message: 'smtp down' },
-        result: { sent: 3, note: 'partial', complete: false },
-      });
-      expect(finished).toBe(true);
-      expect(
-        await ledger.finish(claim.run.runId, { status: 'succeeded', finishedAt: instantAt(3000) }),
-      ).toBe(false);
-      const [run] = await ledger.listOccurrenceRuns('cleanup', instantAt(0));
-      expect(run).toMatchObject({
+      const run = claimedRun(await ledger.claim(claimInput('cleanup', 0, 1)));
+      const finished = await ledger.finish(run.runId, {
         status: 'failed',
         finishedAt: instantAt(2500),
         durationMs: 2500,
-        error: { name: 'Error', message: 'smtp down' },
+        error: { name: 'Error', message: 'smtp down', stack: 'Error: smtp down\n    at send' },
         result: { sent: 3, note: 'partial', complete: false },
+        traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
       });
+      expect(finished).toBe(true);
+      expect(await ledger.finish(run.runId, { status: 'succeeded', finishedAt: instantAt(3000), durationMs: 3000 })).toBe(false);
+      expect(await ledger.getRun(run.runId)).toMatchObject({
+        status: 'failed',
+        finishedAt: instantAt(2500),
+        durationMs: 2500,
+        error: { name: 'Error', message: 'smtp down', stack: 'Error: smtp down\n    at send' },
+        result: { sent: 3, note: 'partial', complete: false },
+        traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      });
+      expect(await ledger.finish('no-such-run', { status: 'failed', finishedAt: instantAt(1), durationMs: 1 })).toBe(false);
     });
 
-    it('renews the lease of a running run only', async () => {
+    it('lets exactly one of concurrent finishes of one run decide its end', async () => {
+      const harness = currentHarness();
+      const ledgers = await Promise.all([0, 1, 2].map(() => harness.createInstance()));
+      for (let round = 0; round < 5; round += 1) {
+        const run = claimedRun(await ledgers[0]!.claim(claimInput('contended-finish', round, 1)));
+        const statuses = ['succeeded', 'abandoned', 'failed', 'interrupted', 'succeeded', 'abandoned'] as const;
+        const outcomes = await Promise.all(
+          statuses.map((status, index) =>
+            ledgers[index % ledgers.length]!.finish(run.runId, { status, finishedAt: instantAt(1000 + index), durationMs: 1000 + index }),
+          ),
+        );
+        expect(outcomes.filter(Boolean)).toHaveLength(1);
+        const winner = outcomes.indexOf(true);
+        expect((await ledgers[2]!.getRun(run.runId))?.status).toBe(statuses[winner]);
+      }
+    });
+
+    it('renews the leases of running runs in one call and names the ones no longer running', async () => {
       const ledger = await currentHarness().createInstance();
-      const claim = { run: claimedRun(await ledger.claim(claimInput('cleanup', 0, 1))) };
-      expect(await ledger.renewLease(claim.run.runId, instantAt(90_000))).toBe(true);
-      const [renewed] = await ledger.listOccurrenceRuns('cleanup', instantAt(0));
-      expect(renewed?.leaseExpiresAt).toEqual(instantAt(90_000));
-      await ledger.finish(claim.run.runId, { status: 'abandoned', finishedAt: instantAt(1000) });
-      expect(await ledger.renewLease(claim.run.runId, instantAt(120_000))).toBe(false);
-      expect(await ledger.renewLease('no-such-run', instantAt(120_000))).toBe(false);
-      expect(await ledger.finish('no-such-run', { status: 'failed', finishedAt: instantAt(1) })).toBe(
-        false,
-      );
+      const first = claimedRun(await ledger.claim(claimInput('cleanup', 0, 1)));
+      const second = claimedRun(await ledger.claim(claimInput('cleanup', 1000, 1)));
+      expect(await ledger.renewLeases([first.runId, second.runId], instantAt(90_000))).toEqual([]);
+      expect((await ledger.getRun(first.runId))?.leaseExpiresAt).toEqual(instantAt(90_000));
+      expect((await ledger.getRun(second.runId))?.leaseExpiresAt).toEqual(instantAt(90_000));
+      await ledger.finish(first.runId, { status: 'abandoned', finishedAt: instantAt(1000), durationMs: 1000 });
+      expect(await ledger.renewLeases([first.runId, second.runId], instantAt(120_000))).toEqual([first.runId]);
+      expect((await ledger.getRun(first.runId))?.leaseExpiresAt).toEqual(instantAt(90_000));
+      expect((await ledger.getRun(second.runId))?.leaseExpiresAt).toEqual(instantAt(120_000));
+      expect(await ledger.renewLeases([], instantAt(150_000))).toEqual([]);
+    });
+
+    it('stores the progress of a running run only', async () => {
+      const ledger = await currentHarness().createInstance();
+      const run = claimedRun(await ledger.claim(claimInput('cleanup', 0, 1)));
+      expect(await ledger.reportProgress(run.runId, { completed: 40, total: 100, message: 'sending' })).toBe(true);
+      expect((await ledger.getRun(run.runId))?.progress).toEqual({ completed: 40, total: 100, message: 'sending' });
+      await ledger.finish(run.runId, { status: 'succeeded', finishedAt: instantAt(500), durationMs: 500 });
+      expect(await ledger.reportProgress(run.runId, { completed: 50 })).toBe(false);
+      expect((await ledger.getRun(run.runId))?.progress).toEqual({ completed: 40, total: 100, message: 'sending' });
+    });
+
+    it('answers null for an unknown or malformed run id', async () => {
+      const ledger = await currentHarness().createInstance();
+      expect(await ledger.getRun('no-such-run')).toBeNull();
+      expect(await ledger.getRun('')).toBeNull();
     });
 
     it('lists the attempts of one occurrence in attempt order', async () => {
@@ -343,57 +488,137 @@ export function describeJobRunLedgerConformance(
       await ledger.claim(claimInput('cleanup', 0, 1, 0));
       await ledger.claim(claimInput('cleanup', 0, 3, 9000));
       await ledger.claim(claimInput('cleanup', 1000, 1, 9500));
-      const attempts = (await ledger.listOccurrenceRuns('cleanup', instantAt(0))).map(
-        (run) => run.attempt,
-      );
+      const attempts = (await ledger.listOccurrenceRuns('cleanup', instantAt(0))).map((run) => run.attempt);
       expect(attempts).toEqual([1, 2, 3]);
     });
 
-    it('lists the latest runs of a job, newest first, up to the limit', async () => {
+    it('pages a job history newest first with a cursor, without gaps or repeats', async () => {
       const ledger = await currentHarness().createInstance();
-      for (let index = 0; index < 5; index += 1) {
-        await ledger.claim(claimInput('cleanup', index * 1000, 1, index * 1000));
+      // Seven runs, two pairs started at the same instant (the cursor must break the tie).
+      const starts = [0, 1000, 1000, 2000, 3000, 3000, 4000];
+      for (const [index, start] of starts.entries()) await ledger.claim(claimInput('cleanup', index * 10, 1, start));
+      await ledger.claim(claimInput('other', 0, 1, 9000));
+      const seen: JobRun[] = [];
+      let cursor: string | undefined;
+      for (let page = 0; page < 10; page += 1) {
+        const result = await ledger.listRuns({ jobName: 'cleanup', limit: 3, ...(cursor === undefined ? {} : { cursor }) });
+        seen.push(...result.runs);
+        if (result.nextCursor === null) break;
+        cursor = result.nextCursor;
       }
-      await ledger.claim(claimInput('other', 9000, 1, 9000));
-      const recent = await ledger.listRecentRuns('cleanup', 3);
-      expect(recent.map((run) => run.occurrenceAt)).toEqual([
-        instantAt(4000),
-        instantAt(3000),
-        instantAt(2000),
-      ]);
+      expect(seen).toHaveLength(7);
+      expect(new Set(seen.map((run) => run.runId)).size).toBe(7);
+      const startTimes = seen.map((run) => run.startedAt.getTime());
+      expect(startTimes).toEqual([...startTimes].sort((left, right) => right - left));
+      expect(seen.every((run) => run.jobName === 'cleanup')).toBe(true);
     });
 
-    it('lists the newest run of every job, sorted by job name', async () => {
+    it('filters a job history by status and start range', async () => {
+      const ledger = await currentHarness().createInstance();
+      await finishedRun(ledger, claimInput('cleanup', 0, 1, 0), 'succeeded', 100);
+      await finishedRun(ledger, claimInput('cleanup', 1000, 1, 1000), 'failed', 1100);
+      await finishedRun(ledger, claimInput('cleanup', 2000, 1, 2000), 'failed', 2100);
+      await ledger.claim(claimInput('cleanup', 3000, 1, 3000));
+      const failed = await ledger.listRuns({ jobName: 'cleanup', statuses: ['failed'], limit: 10 });
+      expect(failed.runs.map((run) => run.startedAt)).toEqual([instantAt(2000), instantAt(1000)]);
+      expect(failed.nextCursor).toBeNull();
+      const finishedOrRunning = await ledger.listRuns({
+        jobName: 'cleanup',
+        statuses: ['succeeded', 'running'],
+        limit: 10,
+      });
+      expect(finishedOrRunning.runs.map((run) => run.status)).toEqual(['running', 'succeeded']);
+      const ranged = await ledger.listRuns({
+        jobName: 'cleanup',
+        startedFrom: instantAt(1000),
+        startedBefore: instantAt(3000),
+        limit: 10,
+      });
+      expect(ranged.runs.map((run) => run.startedAt)).toEqual([instantAt(2000), instantAt(1000)]);
+    });
+
+    it('rejects a malformed history query with an error naming the problem', async () => {
+      const ledger = await currentHarness().createInstance();
+      await expect(ledger.listRuns({ jobName: 'cleanup', limit: 0 })).rejects.toThrow(/limit/u);
+      await expect(ledger.listRuns({ jobName: 'cleanup', limit: 5, cursor: 'not a cursor' })).rejects.toThrow(
+        /cursor/u,
+      );
+      await expect(
+        ledger.listRuns({ jobName: 'cleanup', limit: 5, startedFrom: instantAt(10), startedBefore: instantAt(0) }),
+      ).rejects.toThrow(/startedFrom/u);
+    });
+
+    it('lists the newest run of each named job, sorted by job name', async () => {
       const ledger = await currentHarness().createInstance();
       await ledger.claim(claimInput('zeta', 0, 1, 0));
       await ledger.claim(claimInput('zeta', 1000, 1, 1000));
       await ledger.claim(claimInput('alpha', 0, 1, 500));
-      const latest = await ledger.listLatestRunPerJob();
+      await ledger.claim(claimInput('unlisted', 0, 1, 5000));
+      const latest = await ledger.listLatestRunPerJob(['zeta', 'alpha', 'never-ran']);
       expect(latest.map((run) => [run.jobName, run.occurrenceAt])).toEqual([
         ['alpha', instantAt(0)],
         ['zeta', instantAt(1000)],
       ]);
     });
 
-    it('prunes finished runs older than the cutoff and never a running one', async () => {
+    it('prunes finished runs older than the cutoff in batches, never a running one', async () => {
       const ledger = await currentHarness().createInstance();
-      const finishAt = async (occurrenceOffsetMs: number, finishedOffsetMs: number) => {
-        const claim = { run: claimedRun(await ledger.claim(claimInput('cleanup', occurrenceOffsetMs, 1))) };
-        await ledger.finish(claim.run.runId, {
-          status: 'succeeded',
-          finishedAt: instantAt(finishedOffsetMs),
-        });
-      };
-      await finishAt(0, 1000);
-      await finishAt(1000, 4999);
-      await finishAt(2000, 5000);
-      await ledger.claim(claimInput('cleanup', 3000, 1, -100_000));
-      expect(await ledger.pruneFinishedBefore(instantAt(5000))).toBe(2);
-      const remaining = await ledger.listRecentRuns('cleanup', 10);
-      expect(remaining.map((run) => run.occurrenceAt).sort((left, right) => left.getTime() - right.getTime())).toEqual([
-        instantAt(2000),
-        instantAt(3000),
+      for (let index = 0; index < 5; index += 1) {
+        await finishedRun(ledger, claimInput('cleanup', index * 1000, 1), 'succeeded', 1000 + index);
+      }
+      await finishedRun(ledger, claimInput('cleanup', 9000, 1), 'failed', 5000);
+      await ledger.claim(claimInput('cleanup', 10_000, 1, -100_000));
+      expect(await ledger.pruneFinishedBefore(instantAt(5000), 3)).toBe(3);
+      expect(await ledger.pruneFinishedBefore(instantAt(5000), 3)).toBe(2);
+      expect(await ledger.pruneFinishedBefore(instantAt(5000), 3)).toBe(0);
+      const remaining = await ledger.listRuns({ jobName: 'cleanup', limit: 10 });
+      expect(remaining.runs.map((run) => run.occurrenceAt.getTime()).sort((left, right) => left - right)).toEqual([
+        instantAt(9000).getTime(),
+        instantAt(10_000).getTime(),
       ]);
+    });
+  });
+}
+
+const registryInstant = (offsetMs: number) => instantAt(offsetMs);
+
+function identityOf(instanceId: string, hostName = 'worker-a'): WorkerInstanceIdentity {
+  return { instanceId, hostName, processId: 4242, version: '1.2.3', startedAt: registryInstant(-60_000) };
+}
+
+/** Registers the `InstanceRegistry` suite. */
+export function describeInstanceRegistryConformance(
+  implementationName: string,
+  setup: () => Promise<ConformanceHarness<InstanceRegistry>>,
+): void {
+  describe(`InstanceRegistry conformance: ${implementationName}`, () => {
+    const currentHarness = withHarness(setup);
+
+    it('records heartbeats with the runs in flight and lists the most recent first', async () => {
+      const registry = await currentHarness().createInstance();
+      const run = { runId: 'run-1', jobName: 'cleanup', occurrenceAt: registryInstant(0), attempt: 1, startedAt: registryInstant(5) };
+      await registry.heartbeat(identityOf('first'), registryInstant(1000), [run]);
+      await registry.heartbeat(identityOf('second', 'worker-b'), registryInstant(2000), []);
+      await registry.heartbeat(identityOf('first'), registryInstant(3000), [run]);
+      const listed = await registry.list(10);
+      expect(listed.map((record) => record.instanceId)).toEqual(['first', 'second']);
+      expect(listed[0]).toEqual({ ...identityOf('first'), heartbeatAt: registryInstant(3000), stoppedAt: null, runsInFlight: [run] });
+      expect(await registry.list(1)).toHaveLength(1);
+    });
+
+    it('marks an instance stopped and prunes the silent ones in batches', async () => {
+      const registry = await currentHarness().createInstance();
+      for (let index = 0; index < 4; index += 1) {
+        await registry.heartbeat(identityOf(`old-${index}`), registryInstant(index), []);
+      }
+      await registry.heartbeat(identityOf('recent'), registryInstant(100_000), []);
+      await registry.markStopped('old-0', registryInstant(50));
+      expect((await registry.list(10)).find((record) => record.instanceId === 'old-0')?.stoppedAt).toEqual(
+        registryInstant(50),
+      );
+      expect(await registry.pruneSilentBefore(registryInstant(10_000), 3)).toBe(3);
+      expect(await registry.pruneSilentBefore(registryInstant(10_000), 3)).toBe(1);
+      expect((await registry.list(10)).map((record) => record.instanceId)).toEqual(['recent']);
     });
   });
 }

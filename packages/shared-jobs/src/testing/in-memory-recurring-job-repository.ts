@@ -12,9 +12,13 @@ export class InMemoryRecurringJobRepository implements RecurringJobRepository {
     return Promise.resolve(execution === undefined ? null : cloneExecution(execution));
   }
 
-  upsertExecution(execution: RecurringJobExecution): Promise<void> {
+  upsertExecution(execution: RecurringJobExecution): Promise<boolean> {
+    const stored = this.executionsByJobName.get(execution.jobName);
+    if (stored !== undefined && stored.lastOccurrenceAt.getTime() > execution.lastOccurrenceAt.getTime()) {
+      return Promise.resolve(false);
+    }
     this.executionsByJobName.set(execution.jobName, cloneExecution(execution));
-    return Promise.resolve();
+    return Promise.resolve(true);
   }
 
   listExecutions(): Promise<RecurringJobExecution[]> {
