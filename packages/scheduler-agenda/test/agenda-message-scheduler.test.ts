@@ -152,16 +152,20 @@ describe('AgendaMessageScheduler with Agenda processing the document', () => {
       });
     });
     await agenda.start();
-    // Proof that the paused moment passed: a job scheduled after it, due earlier, ran first.
-    await scheduler.schedule(occurrence('witness', new Date(0), { runAt: new Date() }));
-    const witnessRan = new Promise<void>((resolve) => {
-      agenda.define('witness', () => {
-        resolve();
-        return Promise.resolve();
+    // Proof that the paused moment passed: two witnesses, the second scheduled only after the
+    // first ran, so at least one whole poll that found the paused job due has finished.
+    const witnessRun = async (name: string): Promise<void> => {
+      const ran = new Promise<void>((resolve) => {
+        agenda.define(name, () => {
+          resolve();
+          return Promise.resolve();
+        });
       });
-    });
-    await witnessRan;
-    await new Promise((resolve) => setTimeout(resolve, 300));
+      await scheduler.schedule(occurrence(name, new Date(0), { runAt: new Date() }));
+      await ran;
+    };
+    await witnessRun('witness');
+    await witnessRun('witness-2');
     expect(runs).toBe(0);
     await scheduler.setPaused('paused-job', false);
     await ran;

@@ -114,7 +114,7 @@ function requireSectionsOfEnabledJobs(values: Readonly<Record<string, unknown>>)
       const reason = `required while ${module.jobName} is enabled (or set ${environmentKeyOf(module, 'enabled')}=false)`;
       for (const [fieldName, fieldSchema] of Object.entries(section.schema.shape)) {
         // Fields with a default or optional ones are not asked for.
-        if (fieldSchema.isOptional()) continue;
+        if ((fieldSchema as z.ZodType).isOptional()) continue;
         problems.push({ key: `${section.environmentPrefix}${toEnvironmentSuffix(fieldName)}`, path: `${sectionPath}.${fieldName}`, message: reason });
       }
     }

@@ -81,7 +81,7 @@ export class MongooseJobRunLedger implements JobRunLedger {
           .exec();
       }
       if (batch.length < migrationBatchSize) break;
-      lastId = batch.at(-1)!._id as Types.ObjectId;
+      lastId = batch.at(-1)!._id;
     }
     await finishes.drop();
   }
