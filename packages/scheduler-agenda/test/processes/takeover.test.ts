@@ -174,7 +174,7 @@ describe('worker processes: a database outage while a run finishes', () => {
     const spec: TestJobSpec = { name: 'outage-job', schedule: '5s', durationMs: 3000, retry };
     const workers = [outageHarness.spawn([spec], defaults), outageHarness.spawn([spec], defaults)];
     const start = await waitUntil('a run to start', () => handlerStarts(workers, spec.name)[0], 30_000);
-    await sleep(1500);
+    await sleep(Number(process.env.OUTAGE_AT_MS ?? 1500));
     await server.stop();
     // The handler ends about 1.5 s into the outage; its worker cannot record it yet.
     await sleep(20_000);

@@ -155,7 +155,7 @@ describe('LockManager', () => {
       'heartbeat failed: recovered',
     ]);
     expect(context.logLines[0]?.fields).toMatchObject({ fenceAfterMs: 8000, error: { name: 'Error' } });
-    expect(context.logLines[2]?.fields).toMatchObject({ failures: 2 });
+    expect(context.logLines[2]?.fields).toMatchObject({ failures: 3 });
   });
 
   it('shares one tick between concurrent callers', async () => {
