@@ -74,15 +74,40 @@ export class OccurrenceGuardBackend implements AgendaBackend {
         },
       });
     };
+    /**
+     * The lock instant is computed before the lock's `findOneAndUpdate` is sent. When the
+     * driver held that write through an outage (server selection, then its retryable-write
+     * retry), the lock it returns is already old, possibly past the lock lifetime: Agenda
+     * would then find the job "expired" before running it and drop it from its queue while
+     * still counting it as locked, so with `lockLimit: 1` this process never locked the job
+     * again. A late lock is re-stamped with the current time (if it is still this process's);
+     * a lock lost meanwhile is reported as no lock.
+     */
+    const restampLock = async (locked: JobParameters): Promise<JobParameters | undefined> => {
+      if (locked._id === undefined) return locked;
+      const lockedAt = new Date();
+      const result = await collection.updateOne(
+        {
+          _id: new ObjectId(locked._id.toString()),
+          lockedAt: toDateOrNull(locked.lockedAt),
+          lastModifiedBy: locked.lastModifiedBy ?? null,
+        },
+        { $set: { lockedAt } },
+      );
+      return result.modifiedCount === 1 ? { ...locked, lockedAt } : undefined;
+    };
     this.guardedRepository = new Proxy(innerRepository, {
       get(target, property, receiver) {
         if (property === 'saveJobState') return saveJobState;
         if (property === 'getNextJobToRun') {
-          return (...args: Parameters<JobRepository['getNextJobToRun']>) =>
-            target.getNextJobToRun(...args).then((locked) => {
-              onLockAttempt(args[0], locked !== undefined);
-              return rememberLock(locked);
-            });
+          return async (...args: Parameters<JobRepository['getNextJobToRun']>) => {
+            const lockLifetimeMs = Date.now() - args[2].getTime();
+            let locked = await target.getNextJobToRun(...args);
+            const lockAgeMs = locked?.lockedAt ? Date.now() - new Date(locked.lockedAt).getTime() : 0;
+            if (locked !== undefined && lockAgeMs > lockLifetimeMs / 4) locked = await restampLock(locked);
+            onLockAttempt(args[0], locked !== undefined);
+            return rememberLock(locked);
+          };
         }
         if (property === 'lockJob') {
           return (...args: Parameters<JobRepository['lockJob']>) => target.lockJob(...args).then(rememberLock);

@@ -2,7 +2,7 @@ import type { ScheduledOccurrence } from '@app/shared-jobs';
 import { describeMessageSchedulerConformance } from '@app/shared-jobs/testing';
 import { testDatabaseName, testMongoUri } from '@app/mongo-local/testing';
 import { Agenda } from 'agenda';
-import { MongoClient } from 'mongodb';
+import { MongoClient, type Document } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgendaMessageScheduler, OccurrenceGuardBackend } from '../src/index.js';
 
@@ -106,6 +106,73 @@ describe('AgendaMessageScheduler with Agenda processing the document', () => {
     await agenda.stop(false);
     const document = await database.collection(collectionName).findOne({ name: 'taken' });
     expect(document).toMatchObject({ lockedAt: takenOverAt, lastModifiedBy: 'second-owner' });
+  });
+
+  it('runs a job whose lock write landed late (held by the driver through an outage)', async () => {
+    const database = client.db(testDatabaseName());
+    const collectionName = 'agendaJobs_late_lock';
+    const scheduler = new AgendaMessageScheduler(database, { collectionName });
+    await scheduler.ensureIndexes();
+    await scheduler.schedule(occurrence('late', new Date(Date.now() - 1000), { runAt: new Date() }));
+    // Agenda computes the lock instant before sending the lock's findOneAndUpdate; a write the
+    // driver retries once the server is back lands with that instant, here 20 s old.
+    const lateLocks = new Proxy(database, {
+      get(target, property) {
+        if (property !== 'collection') return Reflect.get(target, property, target) as unknown;
+        return (name: string) => {
+          const collection = target.collection(name);
+          return new Proxy(collection, {
+            get(inner, method) {
+              if (method !== 'findOneAndUpdate') return Reflect.get(inner, method, inner) as unknown;
+              return (filter: Document, update: { $set: Record<string, unknown> }, options: object) =>
+                inner.findOneAndUpdate(
+                  filter,
+                  { $set: { ...update.$set, lockedAt: new Date(Date.now() - 20_000) } },
+                  options,
+                );
+            },
+          });
+        };
+      },
+    });
+    const agenda = new Agenda({
+      name: 'late-lock',
+      backend: new OccurrenceGuardBackend(lateLocks, collectionName),
+      processEvery: 100,
+      defaultLockLifetime: 10_000,
+    });
+    const ran = new Promise<void>((resolve) => {
+      agenda.define('late', () => resolve(), { lockLifetime: 10_000, lockLimit: 1, concurrency: 1 });
+    });
+    await agenda.start();
+    await ran; // without the re-stamp, Agenda drops the "expired" job and, at its lock limit, never locks it again
+    await agenda.stop(false);
+  });
+
+  it('re-stamps a lock that comes back older than a quarter of its lifetime, and only such a lock', async () => {
+    const database = client.db(testDatabaseName());
+    const collectionName = 'agendaJobs_restamp';
+    const scheduler = new AgendaMessageScheduler(database, { collectionName });
+    await scheduler.ensureIndexes();
+    await scheduler.schedule(occurrence('restamp', new Date(Date.now() - 1000), { runAt: new Date() }));
+    const backend = new OccurrenceGuardBackend(database, collectionName);
+    await backend.connect();
+    const repository = backend.repository;
+    const stale = new Date(Date.now() - 20_000);
+    const before = Date.now();
+    const locked = await repository.getNextJobToRun('restamp', new Date(), new Date(Date.now() - 10_000), stale, {
+      lastModifiedBy: 'me',
+    });
+    const document = await database.collection(collectionName).findOne({ name: 'restamp' });
+    expect(locked?.lockedAt?.getTime()).toBeGreaterThanOrEqual(before);
+    expect(document?.lockedAt).toEqual(locked?.lockedAt);
+    // A fresh lock is returned as it is.
+    await database.collection(collectionName).updateOne({ name: 'restamp' }, { $set: { lockedAt: null } });
+    const fresh = new Date();
+    const again = await repository.getNextJobToRun('restamp', new Date(), new Date(Date.now() - 10_000), fresh, {
+      lastModifiedBy: 'me',
+    });
+    expect(again?.lockedAt).toEqual(fresh);
   });
 
   it('renews and releases only the locks its Agenda instance holds', async () => {
