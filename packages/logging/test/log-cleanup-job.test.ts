@@ -303,13 +303,13 @@ describe('LogCleanupJob: job run history', () => {
     };
   }
 
-  it('prunes 33,000 runs older than the retention (beyond the 32,766 variables of one SQLite statement) in bounded batches and keeps the recent ones', async () => {
+  it('prunes 60,000 runs older than the retention in bounded batches and keeps the recent ones', async () => {
     const runs = getJobRunModel(connection);
     const historyCutoff = new Date(now.getTime() - 90 * dayMs);
-    const oldCount = 33_000;
-    for (let start = 0; start < oldCount; start += 11_000) {
+    const oldCount = 60_000;
+    for (let start = 0; start < oldCount; start += 10_000) {
       await runs.insertMany(
-        Array.from({ length: 11_000 }, (_, offset) =>
+        Array.from({ length: 10_000 }, (_, offset) =>
           runDocument('old', start + offset, new Date(historyCutoff.getTime() - 1 - ((start + offset) % 5000) * 60_000)),
         ),
         { lean: true },
@@ -327,7 +327,9 @@ describe('LogCleanupJob: job run history', () => {
     expect(await runs.countDocuments({ jobName: 'old' })).toBe(0);
     expect(await runs.countDocuments({ jobName: 'recent' })).toBe(50);
     const pruned = context.progress.filter((progress) => progress.message === 'job runs pruned');
-    expect(pruned.map((progress) => progress.completed)).toEqual([5000, 10_000, 15_000, 20_000, 25_000, 30_000, 33_000]);
+    expect(pruned.map((progress) => progress.completed)).toEqual(
+      Array.from({ length: 12 }, (_, index) => (index + 1) * 5000),
+    );
   }, 120_000);
 
   it('stops pruning runs when aborted between batches; the next run finishes', async () => {
