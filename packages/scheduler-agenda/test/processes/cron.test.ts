@@ -24,12 +24,12 @@ afterAll(async () => {
 const second = 1000;
 
 describe('worker processes: cron', () => {
-  it('three workers, a job due every second under catch-up for 30 s: every slot succeeds exactly once', async () => {
+  it('three workers, a job due every second under catch-up for 60 s: every slot succeeds exactly once', async () => {
     const spec: TestJobSpec = { name: 'every-second', schedule: '* * * * * *', misfire: 'catch-up:1m', durationMs: 50 };
     const workers = [0, 1, 2].map(() => harness.spawn([spec]));
     await Promise.all(workers.map((worker) => worker.waitFor((event) => event.event === 'ready')));
     const startedAt = Date.now();
-    await sleep(30 * second);
+    await sleep(60 * second);
     for (const result of await Promise.all(workers.map((worker) => terminate(worker)))) {
       expect(result).toEqual({ code: 0, signal: null });
     }
@@ -39,7 +39,7 @@ describe('worker processes: cron', () => {
     expect([...successesPerOccurrence(runs).values()].every((count) => count === 1)).toBe(true);
     // Every slot from the first run to the last one is there: none skipped, none twice.
     const slots = succeeded.map((run) => run.occurrenceAt.getTime()).sort((left, right) => left - right);
-    expect(slots.length).toBeGreaterThanOrEqual(27);
+    expect(slots.length).toBeGreaterThanOrEqual(55);
     for (let index = 1; index < slots.length; index += 1) expect(slots[index]! - slots[index - 1]!).toBe(second);
     expect(slots[0]).toBeLessThanOrEqual(startedAt + 2 * second);
     // No overlap: handler-observed starts and ends alternate.
@@ -72,7 +72,7 @@ describe('worker processes: cron', () => {
       lastBefore.set(spec.name, Math.max(...(await harness.allRuns(spec.name)).map((run) => run.occurrenceAt.getTime())));
     }
     // The downtime: a later event (the clock passing 30 s after the stop) proves it passed.
-    await sleep(30 * second);
+    await sleep(60 * second);
     const restarted = harness.spawn(specs);
     const restartedAt = Date.now();
     await restarted.waitFor((event) => event.event === 'ready');
