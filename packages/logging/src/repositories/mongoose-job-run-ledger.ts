@@ -15,8 +15,22 @@ import { Types, type Connection, type Model } from 'mongoose';
 import { isDuplicateKeyError } from '../mongo-errors.js';
 import { getJobRunModel, legacyJobRunIndexNames, type JobRunDocument } from '../models/job-run-model.js';
 
-/** Newest first; the id breaks ties between runs started at the same instant (the cursor's order). */
-const newestFirst = { startedAt: -1, _id: -1 } as const;
+/**
+ * History order: newest start first, runs started at the same instant by id, descending (the
+ * cursor's order). Statements sort by `startedAt` alone and the id order is applied to each
+ * instant's runs in memory (one instant's runs are read whole, see `listRuns`): on the bundled
+ * server a sort that ends in `_id` checks every run of the job for keys it cannot order (a scan
+ * that grows with the history), while `{ jobName, startedAt }` with `limit` reads about a page.
+ */
+const newestStartFirst = { startedAt: -1 } as const;
+
+function compareNewestFirst(left: JobRunDocument, right: JobRunDocument): number {
+  const byStart = right.startedAt.getTime() - left.startedAt.getTime();
+  if (byStart !== 0) return byStart;
+  const leftId = left._id.toHexString();
+  const rightId = right._id.toHexString();
+  return leftId === rightId ? 0 : leftId < rightId ? 1 : -1;
+}
 
 /** The collection release 0.1.0 decided run ends in; folded into `job_runs` at start-up. */
 const legacyFinishesCollection = 'job_run_finishes';
@@ -206,40 +220,71 @@ export class MongooseJobRunLedger implements JobRunLedger {
       throw new RangeError('run query cursor is malformed (pass the nextCursor of a previous page)');
     }
     const statuses = query.statuses ?? [];
-    const startedAt: Record<string, Date> = {};
-    if (query.startedFrom !== undefined) startedAt.$gte = query.startedFrom;
-    if (query.startedBefore !== undefined) startedAt.$lt = query.startedBefore;
-    if (cursor !== null) startedAt.$lte = cursor.startedAt;
-    const filter: Record<string, unknown> = {
+    const jobAndStatus: Record<string, unknown> = {
       jobName: query.jobName,
       ...(statuses.length === 1 ? { status: statuses[0] } : {}),
       ...(statuses.length > 1 ? { status: { $in: [...statuses] } } : {}),
-      ...(Object.keys(startedAt).length === 0 ? {} : { startedAt }),
-      // Within the cursor's instant, only the runs after it in the page order.
-      ...(cursor === null ? {} : { $nor: [{ startedAt: cursor.startedAt, _id: { $gte: cursorId } }] }),
     };
-    const documents = await this.model
-      .find(filter)
-      .sort(newestFirst)
-      .limit(query.limit + 1)
-      .lean<JobRunDocument[]>()
-      .exec();
+    const inRange = (instant: Date) =>
+      (query.startedFrom === undefined || instant >= query.startedFrom) &&
+      (query.startedBefore === undefined || instant < query.startedBefore);
+    const wanted = query.limit + 1; // one more than a page tells whether there is a next one
+    /** The runs started at one instant, in page order, after `afterId` if given. */
+    const runsAt = (instant: Date, afterId: Types.ObjectId | null, limit: number) =>
+      this.model
+        .find({ ...jobAndStatus, startedAt: instant, ...(afterId === null ? {} : { _id: { $lt: afterId } }) })
+        .sort({ _id: -1 })
+        .limit(limit)
+        .lean<JobRunDocument[]>()
+        .exec();
+    // 1. The rest of the cursor's instant (runs started with the last run of the previous page).
+    const sameInstant = cursor !== null && inRange(cursor.startedAt) ? await runsAt(cursor.startedAt, cursorId, wanted) : [];
+    // 2. Earlier instants, newest first.
+    let earlier: JobRunDocument[] = [];
+    if (sameInstant.length < wanted) {
+      const startedAt: Record<string, Date> = {};
+      if (query.startedFrom !== undefined) startedAt.$gte = query.startedFrom;
+      if (query.startedBefore !== undefined) startedAt.$lt = query.startedBefore;
+      if (cursor !== null && (startedAt.$lt === undefined || cursor.startedAt < startedAt.$lt)) startedAt.$lt = cursor.startedAt;
+      const limit = wanted - sameInstant.length;
+      earlier = await this.model
+        .find({ ...jobAndStatus, ...(Object.keys(startedAt).length === 0 ? {} : { startedAt }) })
+        .sort(newestStartFirst)
+        .limit(limit)
+        .lean<JobRunDocument[]>()
+        .exec();
+      // 3. The limit may have cut the last instant's runs anywhere: read that instant whole.
+      const last = earlier.at(-1);
+      if (last !== undefined && earlier.length === limit) {
+        const lastInstant = last.startedAt;
+        earlier = [...earlier.filter((run) => run.startedAt.getTime() !== lastInstant.getTime()), ...(await runsAt(lastInstant, null, wanted))];
+      }
+      earlier.sort(compareNewestFirst);
+    }
+    const documents = [...sameInstant, ...earlier].slice(0, wanted);
     const runs = documents.slice(0, query.limit).map(toJobRun);
-    const last = runs.at(-1);
+    const lastRun = runs.at(-1);
     return {
       runs,
       nextCursor:
-        documents.length > query.limit && last !== undefined
-          ? encodeRunCursor({ startedAt: last.startedAt, runId: last.runId })
+        documents.length > query.limit && lastRun !== undefined
+          ? encodeRunCursor({ startedAt: lastRun.startedAt, runId: lastRun.runId })
           : null,
     };
   }
 
   async listLatestRunPerJob(jobNames: readonly string[]): Promise<JobRun[]> {
     const latest = await Promise.all(
-      [...new Set(jobNames)]
-        .sort()
-        .map((jobName) => this.model.findOne({ jobName }).sort(newestFirst).lean<JobRunDocument>().exec()),
+      [...new Set(jobNames)].sort().map(async (jobName) => {
+        const newest = await this.model.findOne({ jobName }).sort(newestStartFirst).lean<JobRunDocument>().exec();
+        if (newest === null) return null;
+        // Another run may have started at the same instant: the greatest id wins (the history's order).
+        return this.model
+          .findOne({ jobName, startedAt: newest.startedAt })
+          .sort({ _id: -1 })
+          .lean<JobRunDocument>()
+          .exec();
+      }),
     );
     return latest.filter((document): document is JobRunDocument => document !== null).map(toJobRun);
   }

@@ -492,25 +492,32 @@ export function describeJobRunLedgerConformance(
       expect(attempts).toEqual([1, 2, 3]);
     });
 
-    it('pages a job history newest first with a cursor, without gaps or repeats', async () => {
+    it('pages a job history newest first with a cursor, without gaps or repeats, ties by id across page ends', async () => {
       const ledger = await currentHarness().createInstance();
-      // Seven runs, two pairs started at the same instant (the cursor must break the tie).
-      const starts = [0, 1000, 1000, 2000, 3000, 3000, 4000];
+      // Eight runs: a pair and a triple started at the same instant (the cursor must break the tie).
+      const starts = [0, 1000, 1000, 2000, 3000, 3000, 3000, 4000];
       for (const [index, start] of starts.entries()) await ledger.claim(claimInput('cleanup', index * 10, 1, start));
-      await ledger.claim(claimInput('other', 0, 1, 9000));
-      const seen: JobRun[] = [];
-      let cursor: string | undefined;
-      for (let page = 0; page < 10; page += 1) {
-        const result = await ledger.listRuns({ jobName: 'cleanup', limit: 3, ...(cursor === undefined ? {} : { cursor }) });
-        seen.push(...result.runs);
-        if (result.nextCursor === null) break;
-        cursor = result.nextCursor;
+      await ledger.claim(claimInput('other', 0, 1, 3000));
+      const byHistoryOrder = (left: JobRun, right: JobRun) =>
+        right.startedAt.getTime() - left.startedAt.getTime() || (left.runId < right.runId ? 1 : left.runId > right.runId ? -1 : 0);
+      let expected: string[] | undefined;
+      // Page sizes 2 and 3 put page ends inside the triple and the pair; 1 inside every tie.
+      for (const limit of [1, 2, 3, 20]) {
+        const seen: JobRun[] = [];
+        let cursor: string | undefined;
+        for (let page = 0; page < 20; page += 1) {
+          const result = await ledger.listRuns({ jobName: 'cleanup', limit, ...(cursor === undefined ? {} : { cursor }) });
+          expect(result.runs.length).toBeLessThanOrEqual(limit);
+          seen.push(...result.runs);
+          if (result.nextCursor === null) break;
+          cursor = result.nextCursor;
+        }
+        expect(seen).toHaveLength(8);
+        expect(seen.every((run) => run.jobName === 'cleanup')).toBe(true);
+        expect(seen.map((run) => run.runId)).toEqual([...seen].sort(byHistoryOrder).map((run) => run.runId));
+        expected ??= seen.map((run) => run.runId);
+        expect(seen.map((run) => run.runId)).toEqual(expected);
       }
-      expect(seen).toHaveLength(7);
-      expect(new Set(seen.map((run) => run.runId)).size).toBe(7);
-      const startTimes = seen.map((run) => run.startedAt.getTime());
-      expect(startTimes).toEqual([...startTimes].sort((left, right) => right - left));
-      expect(seen.every((run) => run.jobName === 'cleanup')).toBe(true);
     });
 
     it('filters a job history by status and start range', async () => {
@@ -559,6 +566,11 @@ export function describeJobRunLedgerConformance(
         ['alpha', instantAt(0)],
         ['zeta', instantAt(1000)],
       ]);
+      // Two runs started at the same newest instant: the one first in the history (greatest id).
+      await ledger.claim(claimInput('zeta', 2000, 1, 3000));
+      await ledger.claim(claimInput('zeta', 3000, 1, 3000));
+      const [newestZeta] = (await ledger.listRuns({ jobName: 'zeta', limit: 1 })).runs;
+      expect((await ledger.listLatestRunPerJob(['zeta']))[0]?.runId).toBe(newestZeta?.runId);
     });
 
     it('prunes finished runs older than the cutoff in batches, never a running one', async () => {
