@@ -84,3 +84,61 @@ describe('LogCleanupJob statements', () => {
     expect(plan).toEqual({ indexes: [], collectionScan: true });
   });
 });
+
+describe('job history pages', () => {
+  it('sort by startedAt with a limit, and by _id only under an equality on startedAt', async () => {
+    // A sort ending in _id after an unconstrained startedAt makes the bundled server check every
+    // run of the job (docs/ferretdb.md, pushdown costs): no statement of a page may send one.
+    const monitored = await mongoose
+      .createConnection(testMongoUri(), { dbName: testDatabaseName(), monitorCommands: true })
+      .asPromise();
+    const finds: { filter: Record<string, unknown>; sort?: Map<string, number> | Record<string, number>; limit?: number }[] = [];
+    monitored.getClient().on('commandStarted', (event) => {
+      if (event.commandName === 'find' && event.command.find === jobRunsCollection) {
+        finds.push(event.command as (typeof finds)[number]);
+      }
+    });
+    try {
+      const ledger = new MongooseJobRunLedger(monitored);
+      const startedAt = new Date('2026-02-01T00:00:00.000Z');
+      const instance = { hostName: 'plans', processId: 1 };
+      // Five runs at one instant, so page ends fall inside it.
+      for (let index = 0; index < 5; index += 1) {
+        await ledger.claim({
+          jobName: 'paged',
+          occurrenceAt: new Date(startedAt.getTime() + index * 1000),
+          attempt: 1,
+          cause: 'schedule',
+          requestedBy: null,
+          instance,
+          instanceId: 'plans',
+          startedAt,
+          leaseExpiresAt: new Date(startedAt.getTime() + 10_000),
+        });
+      }
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await ledger.listRuns({ jobName: 'paged', limit: 2, ...(cursor === undefined ? {} : { cursor }) });
+        cursor = page.nextCursor ?? undefined;
+        pages += 1;
+      } while (cursor !== undefined && pages < 10);
+      await ledger.listLatestRunPerJob(['paged']);
+      expect(pages).toBe(3);
+      expect(finds.length).toBeGreaterThan(3);
+      for (const find of finds) {
+        expect(find.limit, JSON.stringify(find)).toBeGreaterThan(0);
+        // The driver sends a sort as a Map (to keep the key order).
+        const sortKeys = find.sort instanceof Map ? [...find.sort.keys()] : Object.keys(find.sort ?? {});
+        if (sortKeys.includes('_id')) {
+          expect(sortKeys).toEqual(['_id']);
+          expect(find.filter.startedAt).toBeInstanceOf(Date);
+        } else {
+          expect(sortKeys, JSON.stringify(find)).toEqual(['startedAt']);
+        }
+      }
+    } finally {
+      await monitored.close();
+    }
+  });
+});
