@@ -96,17 +96,31 @@ export class OccurrenceGuardBackend implements AgendaBackend {
       );
       return result.modifiedCount === 1 ? { ...locked, lockedAt } : undefined;
     };
+    /**
+     * One lock attempt per job name at a time. Agenda scans every `processEvery` whether or not
+     * its last scan answered; with many jobs on a busy server (or one that is down) the attempts
+     * queue up behind each other, each adding load, and land late. A scan that finds an attempt
+     * for the name still in flight skips it (it finds nothing this time; the next scan tries).
+     */
+    const lockAttemptsInFlight = new Set<string>();
     this.guardedRepository = new Proxy(innerRepository, {
       get(target, property, receiver) {
         if (property === 'saveJobState') return saveJobState;
         if (property === 'getNextJobToRun') {
           return async (...args: Parameters<JobRepository['getNextJobToRun']>) => {
-            const lockLifetimeMs = Date.now() - args[2].getTime();
-            let locked = await target.getNextJobToRun(...args);
-            const lockAgeMs = locked?.lockedAt ? Date.now() - new Date(locked.lockedAt).getTime() : 0;
-            if (locked !== undefined && lockAgeMs > lockLifetimeMs / 4) locked = await restampLock(locked);
-            onLockAttempt(args[0], locked !== undefined);
-            return rememberLock(locked);
+            const jobName = args[0];
+            if (lockAttemptsInFlight.has(jobName)) return undefined;
+            lockAttemptsInFlight.add(jobName);
+            try {
+              const lockLifetimeMs = Date.now() - args[2].getTime();
+              let locked = await target.getNextJobToRun(...args);
+              const lockAgeMs = locked?.lockedAt ? Date.now() - new Date(locked.lockedAt).getTime() : 0;
+              if (locked !== undefined && lockAgeMs > lockLifetimeMs / 4) locked = await restampLock(locked);
+              onLockAttempt(jobName, locked !== undefined);
+              return rememberLock(locked);
+            } finally {
+              lockAttemptsInFlight.delete(jobName);
+            }
           };
         }
         if (property === 'lockJob') {

@@ -175,6 +175,34 @@ describe('AgendaMessageScheduler with Agenda processing the document', () => {
     expect(again?.lockedAt).toEqual(fresh);
   });
 
+  it('makes one lock attempt per job name at a time', async () => {
+    const database = client.db(testDatabaseName());
+    const collectionName = 'agendaJobs_one_attempt';
+    const scheduler = new AgendaMessageScheduler(database, { collectionName });
+    await scheduler.ensureIndexes();
+    await scheduler.schedule(occurrence('single', new Date(Date.now() - 1000), { runAt: new Date() }));
+    await scheduler.schedule(occurrence('other', new Date(Date.now() - 1000), { runAt: new Date() }));
+    const attempts: [string, boolean][] = [];
+    const backend = new OccurrenceGuardBackend(database, collectionName, (jobName, locked) => attempts.push([jobName, locked]));
+    await backend.connect();
+    const attempt = (jobName: string) =>
+      backend.repository.getNextJobToRun(jobName, new Date(Date.now() + 1000), new Date(Date.now() - 10_000), undefined, {
+        lastModifiedBy: 'me',
+      });
+    // The second attempt for 'single' starts while the first is in flight: it is skipped.
+    const [first, second, other] = await Promise.all([attempt('single'), attempt('single'), attempt('other')]);
+    expect(first?.name).toBe('single');
+    expect(second).toBeUndefined();
+    expect(other?.name).toBe('other');
+    expect(attempts.sort()).toEqual([
+      ['other', true],
+      ['single', true],
+    ]);
+    // Once it answered, the next attempt is made (and finds the document locked).
+    expect(await attempt('single')).toBeUndefined();
+    expect(attempts).toContainEqual(['single', false]);
+  });
+
   it('renews and releases only the locks its Agenda instance holds', async () => {
     const database = client.db(testDatabaseName());
     const collectionName = 'agendaJobs_locks';
