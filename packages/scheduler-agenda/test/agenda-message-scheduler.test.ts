@@ -54,6 +54,17 @@ describe('AgendaMessageScheduler with Agenda processing the document', () => {
     ...overrides,
   });
 
+  /** A scheduler on its own collection with each job's occurrence due now. */
+  const dueNow = async (collectionName: string, ...jobNames: string[]) => {
+    const database = client.db(testDatabaseName());
+    const scheduler = new AgendaMessageScheduler(database, { collectionName });
+    await scheduler.ensureIndexes();
+    for (const jobName of jobNames) {
+      await scheduler.schedule(occurrence(jobName, new Date(Date.now() - 1000), { runAt: new Date() }));
+    }
+    return { database, scheduler };
+  };
+
   it('keeps an occurrence scheduled during a run when Agenda saves the job state afterwards', async () => {
     const database = client.db(testDatabaseName());
     const collectionName = 'agendaJobs_save_race';
@@ -87,11 +98,8 @@ describe('AgendaMessageScheduler with Agenda processing the document', () => {
   });
 
   it("leaves the lock of a worker that took the document over when a finished run's Agenda unlocks", async () => {
-    const database = client.db(testDatabaseName());
     const collectionName = 'agendaJobs_unlock_taken_over';
-    const scheduler = new AgendaMessageScheduler(database, { collectionName });
-    await scheduler.ensureIndexes();
-    await scheduler.schedule(occurrence('taken', new Date(Date.now() - 1000), { runAt: new Date() }));
+    const { database } = await dueNow(collectionName, 'taken');
     const agenda = new Agenda({ name: 'first-owner', backend: new OccurrenceGuardBackend(database, collectionName), processEvery: 100 });
     const completed = new Promise<void>((resolve) => {
       agenda.on('complete', () => resolve());
@@ -109,11 +117,8 @@ describe('AgendaMessageScheduler with Agenda processing the document', () => {
   });
 
   it('runs a job whose lock write landed late (held by the driver through an outage)', async () => {
-    const database = client.db(testDatabaseName());
     const collectionName = 'agendaJobs_late_lock';
-    const scheduler = new AgendaMessageScheduler(database, { collectionName });
-    await scheduler.ensureIndexes();
-    await scheduler.schedule(occurrence('late', new Date(Date.now() - 1000), { runAt: new Date() }));
+    const { database } = await dueNow(collectionName, 'late');
     // Agenda computes the lock instant before sending the lock's findOneAndUpdate; a write the
     // driver retries once the server is back lands with that instant, here 20 s old.
     const lateLocks = new Proxy(database, {
@@ -150,11 +155,8 @@ describe('AgendaMessageScheduler with Agenda processing the document', () => {
   });
 
   it('re-stamps a lock that comes back older than a quarter of its lifetime, and only such a lock', async () => {
-    const database = client.db(testDatabaseName());
     const collectionName = 'agendaJobs_restamp';
-    const scheduler = new AgendaMessageScheduler(database, { collectionName });
-    await scheduler.ensureIndexes();
-    await scheduler.schedule(occurrence('restamp', new Date(Date.now() - 1000), { runAt: new Date() }));
+    const { database } = await dueNow(collectionName, 'restamp');
     const backend = new OccurrenceGuardBackend(database, collectionName);
     await backend.connect();
     const repository = backend.repository;
@@ -176,12 +178,8 @@ describe('AgendaMessageScheduler with Agenda processing the document', () => {
   });
 
   it('makes one lock attempt per job name at a time', async () => {
-    const database = client.db(testDatabaseName());
     const collectionName = 'agendaJobs_one_attempt';
-    const scheduler = new AgendaMessageScheduler(database, { collectionName });
-    await scheduler.ensureIndexes();
-    await scheduler.schedule(occurrence('single', new Date(Date.now() - 1000), { runAt: new Date() }));
-    await scheduler.schedule(occurrence('other', new Date(Date.now() - 1000), { runAt: new Date() }));
+    const { database } = await dueNow(collectionName, 'single', 'other');
     const attempts: [string, boolean][] = [];
     const backend = new OccurrenceGuardBackend(database, collectionName, (jobName, locked) => attempts.push([jobName, locked]));
     await backend.connect();
