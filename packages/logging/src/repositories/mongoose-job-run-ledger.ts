@@ -274,19 +274,11 @@ export class MongooseJobRunLedger implements JobRunLedger {
   }
 
   async listLatestRunPerJob(jobNames: readonly string[]): Promise<JobRun[]> {
+    // The first run of each job's history (its order breaks ties between runs of one instant).
     const latest = await Promise.all(
-      [...new Set(jobNames)].sort().map(async (jobName) => {
-        const newest = await this.model.findOne({ jobName }).sort(newestStartFirst).lean<JobRunDocument>().exec();
-        if (newest === null) return null;
-        // Another run may have started at the same instant: the greatest id wins (the history's order).
-        return this.model
-          .findOne({ jobName, startedAt: newest.startedAt })
-          .sort({ _id: -1 })
-          .lean<JobRunDocument>()
-          .exec();
-      }),
+      [...new Set(jobNames)].sort().map(async (jobName) => (await this.listRuns({ jobName, limit: 1 })).runs[0]),
     );
-    return latest.filter((document): document is JobRunDocument => document !== null).map(toJobRun);
+    return latest.filter((run): run is JobRun => run !== undefined);
   }
 
   async pruneFinishedBefore(cutoff: Date, batchSize: number): Promise<number> {
