@@ -91,13 +91,15 @@ describe('database outage', () => {
     await waitUntil(async () => ((await probe(worker)).status === 200 ? true : undefined), 30_000, 'ready again');
 
     // The repeats were counted, not logged: a few lines per kind, one recovery line per kind.
-    expect(agendaRecovered.failures).toBeGreaterThan(3);
-    expect(heartbeatRecovered.failures).toBeGreaterThanOrEqual(1);
     const outageLines = worker.lines.slice(outageFrom);
     const problemsByMessage = new Map<string, number>();
     for (const line of outageLines.filter(isProblem)) {
       problemsByMessage.set(line.msg, (problemsByMessage.get(line.msg) ?? 0) + 1);
     }
+    // More failures counted than logged (each job name has at most one lock attempt in flight,
+    // so how many fail depends on the outage's length, not on a fixed count).
+    expect(agendaRecovered.failures).toBeGreaterThan(problemsByMessage.get('agenda error') ?? 0);
+    expect(heartbeatRecovered.failures).toBeGreaterThanOrEqual(1);
     for (const [message, count] of problemsByMessage) expect(count, message).toBeLessThanOrEqual(3);
     expect(outageLines.filter((line) => line.msg === 'agenda error: recovered')).toHaveLength(1);
     expect(outageLines.filter((line) => line.msg === 'heartbeat failed: recovered')).toHaveLength(1);
