@@ -2,6 +2,7 @@ import {
   findOccurrenceError,
   type MessageScheduler,
   type OccurrenceRef,
+  type ReplaceOptions,
   type ResumePoint,
   type ScheduledOccurrence,
 } from '@app/shared-jobs';
@@ -84,10 +85,16 @@ export class AgendaMessageScheduler implements MessageScheduler {
     await this.collection.updateOne({ name: occurrence.jobName }, update);
   }
 
-  async replaceIfCurrent(expected: OccurrenceRef, next: ScheduledOccurrence): Promise<boolean> {
+  /**
+   * With `handOver` (a completion) the write also clears Agenda's lock on the document and
+   * stamps `lastFinishedAt`, which Agenda's unlock at the end of the run would have written:
+   * the runtime then skips that unlock (`OccurrenceGuardBackend`), one write per run less.
+   */
+  async replaceIfCurrent(expected: OccurrenceRef, next: ScheduledOccurrence, options: ReplaceOptions = {}): Promise<boolean> {
     assertValid(next);
+    const replacement = { data: occurrenceData(next), nextRunAt: new Date(next.runAt.getTime()) };
     const result = await this.collection.updateOne(holding(next.jobName, expected), {
-      $set: { data: occurrenceData(next), nextRunAt: new Date(next.runAt.getTime()) },
+      $set: options.handOver === true ? { ...replacement, lockedAt: null, lastFinishedAt: new Date() } : replacement,
     });
     return result.matchedCount > 0;
   }

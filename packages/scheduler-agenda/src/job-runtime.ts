@@ -284,6 +284,7 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
           agendaJob.attrs.lockedAt = at;
         },
         release: () => scheduler.releaseLock(documentId, agendaName),
+        handedOver: () => backend.handedOver(documentId),
       },
     );
   };

@@ -11,9 +11,11 @@
  * The save at the start of a run is skipped: it only records `lastRunAt` (the run ledger
  * records the start), and the lock it would rewrite was taken a moment before. It is the
  * first save after Agenda locked the document in this process (`getNextJobToRun` /
- * `lockJob`); the unlock at the end is written, and only while this Agenda instance still
- * holds the lock (the lock manager renews locks; a document taken over stays locked by its
- * new owner). A document that is gone (the job was cancelled) is not an error.
+ * `lockJob`). The unlock at the end is skipped too when the run's completion already
+ * released the lock with the next occurrence ({@link OccurrenceGuardBackend.handedOver});
+ * otherwise it is written, and only while this Agenda instance still holds the lock (the
+ * lock manager renews locks; a document taken over stays locked by its new owner). A
+ * document that is gone (the job was cancelled) is not an error.
  */
 import { MongoBackend } from '@agendajs/mongo-backend';
 import type { AgendaBackend, JobParameters, JobRepository, JobRepositoryOptions } from 'agenda';
@@ -28,6 +30,8 @@ export class OccurrenceGuardBackend implements AgendaBackend {
   readonly ownsConnection = false;
   private readonly inner: MongoBackend;
   private readonly guardedRepository: JobRepository;
+  /** Documents whose lock a completion released: their unlock at the end of the run is not written. */
+  private readonly handedOverIds = new Set<string>();
 
   /**
    * `onLockAttempt` hears every attempt of Agenda's scan to lock a job's document: the
@@ -42,8 +46,13 @@ export class OccurrenceGuardBackend implements AgendaBackend {
     const collection: Collection = database.collection(collectionName);
     const innerRepository = this.inner.repository;
     const lockedHere = new Set<string>();
+    const handedOverIds = this.handedOverIds;
     const rememberLock = (locked: JobParameters | undefined): JobParameters | undefined => {
-      if (locked?._id !== undefined) lockedHere.add(locked._id.toString());
+      if (locked?._id !== undefined) {
+        lockedHere.add(locked._id.toString());
+        // A mark its run never consumed must not skip the unlock of this new lock.
+        handedOverIds.delete(locked._id.toString());
+      }
       return locked;
     };
     const saveJobState = async (
@@ -52,8 +61,9 @@ export class OccurrenceGuardBackend implements AgendaBackend {
     ): Promise<void> => {
       if (job._id === undefined) throw new Error('Cannot save job state without job ID');
       const jobId = job._id.toString();
-      if (lockedHere.delete(jobId) && job.lockedAt !== null && job.lockedAt !== undefined) return;
       const unlocking = job.lockedAt === null || job.lockedAt === undefined;
+      if (lockedHere.delete(jobId) && !unlocking) return;
+      if (unlocking && handedOverIds.delete(jobId)) return;
       const lastModifiedBy = options?.lastModifiedBy ?? null;
       // The unlock at the end of a run only clears a lock this Agenda instance still holds:
       // after a takeover the document is another worker's, and its lock must stay.
@@ -130,6 +140,14 @@ export class OccurrenceGuardBackend implements AgendaBackend {
         return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
       },
     });
+  }
+
+  /**
+   * The run of this document completed with a write that also released its lock
+   * (`ReplaceOptions.handOver`): Agenda's unlock at the end of the run is not written.
+   */
+  handedOver(documentId: string): void {
+    this.handedOverIds.add(documentId);
   }
 
   get repository(): JobRepository {

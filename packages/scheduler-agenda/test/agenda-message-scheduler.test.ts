@@ -97,6 +97,60 @@ describe('AgendaMessageScheduler with Agenda processing the document', () => {
     expect(await database.collection(collectionName).countDocuments({})).toBe(1);
   });
 
+  it('hands an occurrence over in one write: the lock is released with it and Agenda writes no unlock after the run', async () => {
+    const collectionName = 'agendaJobs_hand_over';
+    const monitored = new MongoClient(testMongoUri(), { monitorCommands: true });
+    await monitored.connect();
+    const database = monitored.db(testDatabaseName());
+    const scheduler = new AgendaMessageScheduler(database, { collectionName });
+    await scheduler.ensureIndexes();
+    const first = occurrence('handed', new Date(Date.now() - 1000), { runAt: new Date() });
+    const next = occurrence('handed', new Date(Date.now() + 3_600_000));
+    const backend = new OccurrenceGuardBackend(database, collectionName);
+    const agenda = new Agenda({ name: 'hand-over-agenda', backend, processEvery: 100 });
+    const writes: string[] = [];
+    monitored.on('commandStarted', (event) => {
+      const command = event.command as Document;
+      const target = command.update ?? command.findAndModify;
+      if (target === collectionName) writes.push(event.commandName);
+    });
+    const completed = new Promise<void>((resolve) => {
+      agenda.on('complete', () => resolve());
+    });
+    let lockedDuringRun: unknown;
+    agenda.define('handed', async (job) => {
+      lockedDuringRun = (await database.collection(collectionName).findOne({ name: 'handed' }))?.lockedAt;
+      writes.length = 0;
+      expect(await scheduler.replaceIfCurrent(first, next, { handOver: true })).toBe(true);
+      backend.handedOver(String(job.attrs._id));
+    });
+    await scheduler.schedule(first);
+    await agenda.start();
+    await completed;
+    await agenda.stop(false);
+    expect(lockedDuringRun).toBeInstanceOf(Date);
+    // The replacement was the only write after the lock: no unlock followed it.
+    expect(writes).toEqual(['update']);
+    expect(await scheduler.getPending('handed')).toEqual(next);
+    const document = await database.collection(collectionName).findOne({ name: 'handed' });
+    expect(document?.lockedAt).toBeNull();
+    expect(document?.lastFinishedAt).toBeInstanceOf(Date);
+    await monitored.close();
+  });
+
+  it('keeps the lock when a replacement is not a hand-over (an operator replacing a running occurrence)', async () => {
+    const collectionName = 'agendaJobs_replace_keeps_lock';
+    const { database, scheduler } = await dueNow(collectionName, 'busy');
+    const lockedAt = new Date();
+    await database.collection(collectionName).updateOne({ name: 'busy' }, { $set: { lockedAt, lastModifiedBy: 'runner' } });
+    const pending = await scheduler.getPending('busy');
+    const triggered = occurrence('busy', new Date(), { cause: 'trigger', requestedBy: 'cli:ops' });
+    expect(await scheduler.replaceIfCurrent(pending!, triggered)).toBe(true);
+    expect(await database.collection(collectionName).findOne({ name: 'busy' })).toMatchObject({ lockedAt, lastModifiedBy: 'runner' });
+    expect(await scheduler.replaceIfCurrent(triggered, occurrence('busy', new Date(Date.now() + 60_000)), { handOver: true })).toBe(true);
+    expect((await database.collection(collectionName).findOne({ name: 'busy' }))?.lockedAt).toBeNull();
+  });
+
   it("leaves the lock of a worker that took the document over when a finished run's Agenda unlocks", async () => {
     const collectionName = 'agendaJobs_unlock_taken_over';
     const { database } = await dueNow(collectionName, 'taken');

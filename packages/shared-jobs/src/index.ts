@@ -35,7 +35,7 @@ export {
   type RunPage,
   type RunQuery,
 } from './job-run-ledger.js';
-export type { MessageScheduler } from './message-scheduler.js';
+export type { MessageScheduler, ReplaceOptions } from './message-scheduler.js';
 export { computeNextOccurrence, cronOf, reconsiderOverdue } from './next-occurrence.js';
 export {
   assertValidOccurrence,

@@ -54,7 +54,8 @@ export interface CompletionResult {
   /** What follows the completed occurrence. */
   readonly next: ScheduledOccurrence;
   /**
-   * `advanced`: it became the pending occurrence. `resume-updated`: a rerun was put in
+   * `advanced`: it became the pending occurrence, handed over (`ReplaceOptions.handOver`:
+   * the caller's hold on the completed one is released by that write). `resume-updated`: a rerun was put in
    * front of the completed occurrence while it ran; it now resumes to `next`. `kept`:
    * the pending occurrence had been replaced meanwhile (an operator, a newer
    * completion): it stays.
@@ -207,7 +208,8 @@ export class DefaultRecurringJobService implements RecurringJobService {
     completed: ScheduledOccurrence,
     next: ScheduledOccurrence,
   ): Promise<CompletionResult['applied']> {
-    if (await this.scheduler.replaceIfCurrent(completed, next)) return 'advanced';
+    // The caller ran `completed`: the next one is free for any instance at once.
+    if (await this.scheduler.replaceIfCurrent(completed, next, { handOver: true })) return 'advanced';
     const resume = { occurrenceAt: next.occurrenceAt, runAt: next.runAt, attempt: next.attempt, cause: next.cause };
     if (await this.scheduler.replaceResumeIfCurrent(completed.jobName, completed, resume)) return 'resume-updated';
     return 'kept';

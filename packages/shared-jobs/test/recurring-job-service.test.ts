@@ -8,6 +8,7 @@ import {
   silentJobLogger,
   toJobRunError,
   type JobTiming,
+  type ReplaceOptions,
   type RecurringJobExecution,
   type ScheduledOccurrence,
 } from '../src/index.js';
@@ -189,6 +190,26 @@ describe('DefaultRecurringJobService.completeOccurrence', () => {
       nextScheduledAt: nextSlot,
       lastExecutedBy: worker,
     });
+  });
+
+  it('hands the next occurrence and a retry over (the run is done with the completed one)', async () => {
+    const repository = new InMemoryRecurringJobRepository();
+    const handOvers: (boolean | undefined)[] = [];
+    const scheduler = new (class extends InMemoryMessageScheduler {
+      override replaceIfCurrent(expected: ScheduledOccurrence, next: ScheduledOccurrence, options?: ReplaceOptions) {
+        handOvers.push(options?.handOver);
+        return super.replaceIfCurrent(expected, next, options);
+      }
+    })();
+    const service = new DefaultRecurringJobService({ repository, scheduler, clock: new FakeClock(start) });
+    const handed = occurrence();
+    await scheduler.schedule(handed);
+    const retry = await service.completeOccurrence(completion(handed, { outcome: 'failed', retryDelayMs: 1000 }));
+    await service.completeOccurrence(completion(retry.next));
+    expect(handOvers).toEqual([true, true]);
+    // Start-up's replacement is not a completion: a run in flight keeps its hold.
+    await service.ensureScheduled({ jobName, timing: quarterly }, start);
+    expect(handOvers).toEqual([true, true, undefined]);
   });
 
   it('schedules the retry of a failure with attempts left, without recording an execution', async () => {

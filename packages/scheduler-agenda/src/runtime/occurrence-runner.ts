@@ -35,6 +35,11 @@ export interface AgendaLockHandle {
   setLockedAt(at: Date): void;
   /** Clears the lock (if this worker still holds it) so another replica can take the occurrence now. */
   release(): Promise<void>;
+  /**
+   * The completion's write released the lock with the next occurrence (`ReplaceOptions.handOver`):
+   * Agenda's own unlock at the end of this run is not written.
+   */
+  handedOver(): void;
 }
 
 /** A due occurrence as Agenda hands it over. */
@@ -175,12 +180,12 @@ export class OccurrenceRunner {
         return lost('running-elsewhere', null);
       case 'already-succeeded': {
         // Done already: complete it exactly as its run would have (heals a schedule write lost to a crash).
-        const completion = await this.complete(job, occurrence, decision.succeeded, 'succeeded', null);
+        const completion = await this.complete(job, occurrence, lock, decision.succeeded, 'succeeded', null);
         return lost('already-succeeded', completion);
       }
       case 'exhausted': {
         if (decision.abandon !== null) await this.abandon(decision.abandon);
-        const completion = await this.complete(job, occurrence, decision.lastRun, 'failed', null);
+        const completion = await this.complete(job, occurrence, lock, decision.lastRun, 'failed', null);
         return lost('exhausted', completion);
       }
       case 'run': {
@@ -298,7 +303,7 @@ export class OccurrenceRunner {
             // Another replica can take the next attempt now instead of waiting for the lock to lapse.
             await lock.release().catch(() => undefined);
           } else if (recorded.owned) {
-            scheduled = await this.completeAfterRun(job, occurrence, run, end.status === 'succeeded');
+            scheduled = await this.completeAfterRun(job, occurrence, lock, run, end.status === 'succeeded');
           }
           return this.finished({
             jobName: job.jobName,
@@ -328,21 +333,26 @@ export class OccurrenceRunner {
   private async completeAfterRun(
     job: RegisteredJob,
     occurrence: ScheduledOccurrence,
+    lock: AgendaLockHandle,
     run: JobRun,
     succeeded: boolean,
   ): Promise<ScheduledOccurrence | null> {
-    if (succeeded) return this.complete(job, occurrence, run, 'succeeded', null);
+    if (succeeded) return this.complete(job, occurrence, lock, run, 'succeeded', null);
     const runs = await this.dependencies.ledger.listOccurrenceRuns(job.jobName, run.occurrenceAt);
     const retryDelayMs = hasAttemptLeft(runs, job.retry, occurrence.cause)
       ? exponentialBackoffMs(job.retry, countedAttempts(runs))
       : null;
-    return this.complete(job, occurrence, run, 'failed', retryDelayMs);
+    return this.complete(job, occurrence, lock, run, 'failed', retryDelayMs);
   }
 
-  /** `completeOccurrence` from a run, retried while the database is out of reach. */
+  /**
+   * `completeOccurrence` from a run, retried while the database is out of reach. When the
+   * next occurrence replaced the completed one, that write also released Agenda's lock.
+   */
   private async complete(
     job: RegisteredJob,
     occurrence: ScheduledOccurrence,
+    lock: AgendaLockHandle,
     run: JobRun,
     outcome: 'succeeded' | 'failed',
     retryDelayMs: number | null,
@@ -362,6 +372,7 @@ export class OccurrenceRunner {
           }),
         { deadlineMs: recordDeadlineMs, retryEveryMs: 500 },
       );
+      if (completion.applied === 'advanced') lock.handedOver();
       return completion.next;
     } catch (error) {
       // The occurrence stays pending: once its lock lapses, a replica finds it done and completes it.

@@ -88,14 +88,18 @@ function recordingLogger(lines: LogLine[]): JobLogger {
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
-function recordingLock(): AgendaLockHandle & { releases: number } {
+function recordingLock(): AgendaLockHandle & { releases: number; handOvers: number } {
   const lock = {
     documentId: '65f0c0ffee0000000000beef',
     releases: 0,
+    handOvers: 0,
     setLockedAt: () => undefined,
     release: () => {
       lock.releases += 1;
       return Promise.resolve();
+    },
+    handedOver: () => {
+      lock.handOvers += 1;
     },
   };
   return lock;
@@ -223,8 +227,11 @@ describe('OccurrenceRunner', () => {
     });
     const due = handed('report', occurrenceAt);
     await scheduler.schedule(due.occurrence);
-    const event = await runner.runDue(registered, { ...due, dueAt: new Date(occurrenceAt.getTime() - 40) }, recordingLock());
+    const lock = recordingLock();
+    const event = await runner.runDue(registered, { ...due, dueAt: new Date(occurrenceAt.getTime() - 40) }, lock);
     expect(event).toMatchObject({ outcome: 'succeeded', attempt: 1, durationMs: 250, result: { deletedRows: 3, note: 'ok' } });
+    // The next occurrence's write released the lock: Agenda's unlock is not needed.
+    expect(lock).toMatchObject({ handOvers: 1, releases: 0 });
     expect(seenContext).toMatchObject({ jobName: 'report', attempt: 1, cause: 'schedule', occurrenceAt });
     const [run] = await ledger.listOccurrenceRuns('report', occurrenceAt);
     expect(run).toMatchObject({ status: 'succeeded', result: { deletedRows: 3, note: 'ok' }, instance, instanceId: 'instance-under-test' });
@@ -313,8 +320,11 @@ describe('OccurrenceRunner', () => {
     await recordRun(ledger, 'stale', occurrenceAt, 1, 'succeeded');
     const newer = handed('stale', new Date(occurrenceAt.getTime() + 1000), { cause: 'trigger', requestedBy: 'cli:ops' });
     await scheduler.schedule(newer.occurrence);
-    await runner.runDue(job('stale', () => Promise.reject(new Error('must not run'))), handed('stale', occurrenceAt), recordingLock());
+    const lock = recordingLock();
+    await runner.runDue(job('stale', () => Promise.reject(new Error('must not run'))), handed('stale', occurrenceAt), lock);
     expect(await scheduler.getPending('stale')).toEqual(newer.occurrence);
+    // Nothing was replaced, so nothing released the lock: Agenda's unlock stays.
+    expect(lock.handOvers).toBe(0);
   });
 
   it('marks a run whose lease lapsed abandoned and runs the next attempt', async () => {

@@ -188,6 +188,18 @@ export function describeMessageSchedulerConformance(
       expect(await harness.countPendingRecords('report')).toBe(1);
     });
 
+    it('hands an occurrence over with the same condition as a plain replacement', async () => {
+      const harness = currentHarness();
+      const scheduler = await harness.createInstance();
+      await scheduler.schedule(occurrenceOf('report', 0));
+      expect(await scheduler.replaceIfCurrent(occurrenceOf('report', 5000), occurrenceOf('report', 60_000), { handOver: true })).toBe(false);
+      expect(await scheduler.getPending('report')).toEqual(occurrenceOf('report', 0));
+      expect(await scheduler.replaceIfCurrent(occurrenceOf('report', 0), occurrenceOf('report', 60_000), { handOver: true })).toBe(true);
+      expect(await scheduler.getPending('report')).toEqual(occurrenceOf('report', 60_000));
+      expect(await scheduler.replaceIfCurrent(occurrenceOf('report', 0), occurrenceOf('report', 120_000), { handOver: true })).toBe(false);
+      expect(await harness.countPendingRecords('report')).toBe(1);
+    });
+
     it('lets exactly one of concurrent conditional replacements of one attempt win', async () => {
       const harness = currentHarness();
       const schedulers = await Promise.all([0, 1, 2].map(() => harness.createInstance()));

@@ -1,4 +1,4 @@
-import type { MessageScheduler } from '../message-scheduler.js';
+import type { MessageScheduler, ReplaceOptions } from '../message-scheduler.js';
 import {
   findOccurrenceError,
   isSameAttempt,
@@ -29,7 +29,8 @@ export class InMemoryMessageScheduler implements MessageScheduler {
     return Promise.resolve(this.pendingByJobName.delete(jobName));
   }
 
-  replaceIfCurrent(expected: OccurrenceRef, next: ScheduledOccurrence): Promise<boolean> {
+  /** Keeps no holds (nothing runs inside it), so `handOver` changes nothing here. */
+  replaceIfCurrent(expected: OccurrenceRef, next: ScheduledOccurrence, _options?: ReplaceOptions): Promise<boolean> {
     const invalid = findOccurrenceError(next);
     if (invalid !== null) return Promise.reject(invalid);
     const pending = this.pendingByJobName.get(next.jobName);
