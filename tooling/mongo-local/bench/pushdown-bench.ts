@@ -11,8 +11,8 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { MongoClient, ObjectId, type Collection } from 'mongodb';
-import { findRepositoryRoot, startLocalMongo, type LocalMongoServer } from '../src/index.ts';
-import { disablePushdownArguments } from '../src/testing.ts';
+import { findRepositoryRoot, startLocalMongo, type LocalMongoServer } from '@app/mongo-local';
+import { disablePushdownArguments } from '@app/mongo-local/testing';
 
 interface JobRun {
   _id: ObjectId;
