@@ -48,7 +48,7 @@ describe('worker CLI', () => {
     expect(reference.code).toBe(0);
     const rows = JSON.parse(reference.stdout) as { name: string; defaultValue: string }[];
     expect(rows).toContainEqual(expect.objectContaining({ name: 'OTEL_EXPORTER_OTLP_PROTOCOL', defaultValue: 'http/protobuf' }));
-    expect(rows).toContainEqual(expect.objectContaining({ name: 'JOBS_REFRESH_TOKEN_CLEANUP_BATCH_SIZE', defaultValue: '1000' }));
+    expect(rows).toContainEqual(expect.objectContaining({ name: 'JOBS_REFRESH_TOKEN_CLEANUP_BATCH_SIZE', defaultValue: '5000' }));
   });
 
   it('redacts the OTLP headers in the printed configuration', async () => {

@@ -19,7 +19,7 @@ describe('README', () => {
     expect(printed.code).toBe(0);
     expect(documented).toBe(printed.stdout.trim());
     // The defaults come from the packages' schemas and the job modules, e.g. the refresh token batch size and schedule.
-    expect(documented).toContain('| `JOBS_REFRESH_TOKEN_CLEANUP_BATCH_SIZE` | 1000 |');
+    expect(documented).toContain('| `JOBS_REFRESH_TOKEN_CLEANUP_BATCH_SIZE` | 5000 |');
     expect(documented).toContain('| `JOBS_REFRESH_TOKEN_CLEANUP_SCHEDULE` | 24h |');
   });
 });

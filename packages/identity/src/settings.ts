@@ -31,8 +31,12 @@ export const refreshTokenCleanupSettingsSchema = z
     intervalHours: positiveInteger(24 * 366).optional(),
     /** A token is deleted when it expired MORE than this many days ago. */
     retentionDays: positiveInteger(36_600).default(7),
-    /** Tokens deleted per statement (the process holds one `_id` per token of a batch). */
-    batchSize: positiveInteger(maximumBatchSize).default(1000),
+    /**
+     * Tokens deleted per statement (the process holds one `_id` per token of a batch). 5,000: a
+     * 90 KB `$in` list; against 1,000, a fifth of the round trips and statements per token
+     * (README, benchmarks).
+     */
+    batchSize: positiveInteger(maximumBatchSize).default(5000),
   })
   .strict();
 

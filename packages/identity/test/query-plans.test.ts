@@ -53,7 +53,7 @@ describe('RefreshTokenCleanupJob statements', () => {
   it('deletes a batch through the _id index', async () => {
     const plan = await explainQuery(connection.db!, refreshTokenCollectionName, {
       find: refreshTokenCollectionName,
-      filter: { _id: { $in: [new Types.ObjectId(), new Types.ObjectId()] }, expiresAt: { $type: 'date', $lt: cutoff } },
+      filter: { _id: { $in: [new Types.ObjectId(), new Types.ObjectId()] } },
     });
     expect(plan.indexes).toContain('_id_');
     expect(plan.collectionScan).toBe(false);

@@ -22,7 +22,7 @@ function captureError(action: () => unknown): SettingsValidationError {
 describe('refreshTokenCleanup settings', () => {
   it('fills the documented defaults for missing keys and for no section at all', () => {
     // No interval: the schedule's default is the job module's (the worker resolves the alias).
-    const expected = { enabled: true, retentionDays: 7, batchSize: 1000 };
+    const expected = { enabled: true, retentionDays: 7, batchSize: 5000 };
     expect(parseRefreshTokenCleanupSettings({})).toEqual(expected);
     expect(parseRefreshTokenCleanupSettings(undefined)).toEqual(expected);
     expect(parseRefreshTokenCleanupSettings({ retentionDays: 30, intervalHours: 6 })).toEqual({

@@ -393,3 +393,52 @@ describe.each([
     expect(await pair(`${name}_writes`)[0].countDocuments()).toBeGreaterThan(100);
   });
 });
+
+describe('deletes whose filter is only ObjectId _ids (deleted without reading them on our build)', () => {
+  it('delete the same documents as the reading path, never a string _id with the same hex digits', async () => {
+    const random = new Random(4242);
+    const objectIdsOfDocuments = Array.from({ length: 60 }, () => new ObjectId());
+    // FerretDB stores an ObjectId _id as the JSON text of its hex digits, the text of that string
+    // _id too (one collection cannot hold both: E11000). Strings named like ObjectIds that no
+    // document has must survive deletes by those ObjectIds.
+    const hexNamed = Array.from({ length: 10 }, () => new ObjectId());
+    const documents: Document[] = [
+      ...objectIdsOfDocuments.map((_id, position) => ({ _id, u: new Int32(position) })),
+      ...hexNamed.map((id, position) => ({ _id: id.toHexString(), u: new Int32(100 + position) })),
+      ...Array.from({ length: 10 }, (_, position) => ({ _id: new Int32(200 + position), u: new Int32(200 + position) })),
+    ];
+    for (const collection of pair('delete_by_ids')) {
+      await collection.createIndex({ u: 1 });
+      await collection.insertMany(documents.map((document) => ({ ...document })));
+    }
+    const absent = () => new ObjectId();
+    const filters: Document[] = [
+      { _id: objectIdsOfDocuments[0] },
+      { _id: absent() },
+      { _id: { $in: [] } },
+      { _id: { $in: [objectIdsOfDocuments[1], objectIdsOfDocuments[1], absent()] } },
+      { _id: hexNamed[0] },
+      { _id: { $in: hexNamed.slice(1) } },
+      { _id: { $in: objectIdsOfDocuments.slice(2, 9) } },
+      // Not only ObjectIds: the reading path on both servers.
+      { _id: { $in: [objectIdsOfDocuments[9], hexNamed[0]!.toHexString()] } },
+    ];
+    for (let round = 0; round < 20; round += 1) {
+      filters.push({ _id: { $in: random.sample(objectIdsOfDocuments.slice(10), 1 + random.int(6)) } });
+    }
+    for (const [index, filter] of filters.entries()) {
+      const one = index % 4 === 0 && !('$in' in ((filter._id as Document | undefined) ?? {}));
+      const answers = await Promise.all(
+        pair('delete_by_ids').map((collection) =>
+          one ? collection.deleteOne(filter).then((result) => result.deletedCount) : collection.deleteMany(filter).then((result) => result.deletedCount),
+        ),
+      );
+      expect(answers[0], `delete ${canonical(filter)}`).toEqual(answers[1]);
+    }
+    await expectSameContents('delete_by_ids');
+    const left = await pair('delete_by_ids')[0].find({}).toArray();
+    // The deletes by the hex-named ObjectIds removed no string; the mixed $in removed the first.
+    expect(left.filter((document) => typeof document._id === 'string')).toHaveLength(9);
+    expect(left.filter((document) => document._id instanceof ObjectId).length).toBeLessThan(60 - 10);
+  });
+});

@@ -46,10 +46,13 @@ export const identityJobStallTimeoutMs = 10 * 60_000;
  * Deletes refresh tokens that expired MORE than `retentionDays` ago: `expiresAt < now - retentionDays`
  * (a token expiring exactly at the cutoff stays). `now` is `context.clock.now()`.
  *
- * Per batch: the `batchSize` oldest expired `_id`s through the `expiresAt` index, then one
- * `deleteMany` of those ids with the condition repeated. Deleted tokens leave the index, so
- * each selection starts at the oldest remaining expired token. Tokens whose `expiresAt` is
- * not a date never match (left alone). Idempotent.
+ * Per batch: the `batchSize` oldest expired `_id`s through the `expiresAt` index (one round
+ * trip), then one `deleteMany` of those ids. The condition is not repeated in the delete: a
+ * token's `expiresAt` is written once, when it is issued (rotation issues a new token), so a
+ * token selected as expired stays expired; and a filter of `_id`s alone is deleted without
+ * reading the tokens again on the bundled server (docs/ferretdb.md, patch 0008). Deleted
+ * tokens leave the index, so each selection starts at the oldest remaining expired token.
+ * Tokens whose `expiresAt` is not a date never match (left alone). Idempotent.
  */
 export function createRefreshTokenCleanupJob(
   options: RefreshTokenCleanupJobOptions,
@@ -76,12 +79,13 @@ export function createRefreshTokenCleanupJob(
             .find(expiredFilter, { _id: 1 })
             .sort({ expiresAt: 1 })
             .limit(limit)
+            .batchSize(limit)
             .lean<{ _id: Types.ObjectId }[]>();
           // Deleted tokens leave the index: the next selection starts over at the oldest left.
           return { items: batch.map((token) => token._id), next: batch.length < limit ? null : 'again' };
         },
         applyBatch: async (ids) => {
-          const result = await refreshTokens.deleteMany({ _id: { $in: ids }, ...expiredFilter });
+          const result = await refreshTokens.deleteMany({ _id: { $in: ids } });
           return result.deletedCount;
         },
       });
