@@ -110,9 +110,8 @@ describe('AgendaMessageScheduler with Agenda processing the document', () => {
     const agenda = new Agenda({ name: 'hand-over-agenda', backend, processEvery: 100 });
     const writes: string[] = [];
     monitored.on('commandStarted', (event) => {
-      const command = event.command as Document;
-      const target = command.update ?? command.findAndModify;
-      if (target === collectionName) writes.push(event.commandName);
+      const { update, findAndModify } = event.command as { update?: unknown; findAndModify?: unknown };
+      if ((update ?? findAndModify) === collectionName) writes.push(event.commandName);
     });
     const completed = new Promise<void>((resolve) => {
       agenda.on('complete', () => resolve());
