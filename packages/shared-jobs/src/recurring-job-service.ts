@@ -55,8 +55,8 @@ export interface CompletionResult {
   readonly next: ScheduledOccurrence;
   /**
    * `advanced`: it became the pending occurrence, handed over (`ReplaceOptions.handOver`:
-   * the caller's hold on the completed one is released by that write). `resume-updated`: a rerun was put in
-   * front of the completed occurrence while it ran; it now resumes to `next`. `kept`:
+   * the caller's hold on the completed one is released by that write). `resume-updated`: a
+   * rerun was put in front of the completed occurrence while it ran; it now resumes to `next`. `kept`:
    * the pending occurrence had been replaced meanwhile (an operator, a newer
    * completion): it stays.
    */
