@@ -25,6 +25,7 @@ import { describeSchedule } from '@app/shared-jobs';
 import mongoose, { type Connection } from 'mongoose';
 import { startClusterMetrics, type ClusterMetrics } from './cluster-metrics.js';
 import { ConfigurationError } from './config/load.js';
+import { resolveMaxPoolSize } from './config/mongo-uri.js';
 import { findConsoleExposureProblems, type WorkerConfiguration } from './config/worker-config.js';
 import { backendWhenReady, type ConsoleBackend } from './console/console-backend.js';
 import { createConsoleBackend } from './console/worker-console-backend.js';
@@ -88,12 +89,14 @@ export async function openWorkerContext(options: OpenWorkerContextOptions): Prom
         : 'started the embedded database',
     );
   }
+  const maxPoolSize = resolveMaxPoolSize(configuration.mongodb.maxPoolSize, configuration.mongodb.uri);
   let connection: Connection;
   try {
     connection = await mongoose
       .createConnection(uri, {
         dbName: configuration.mongodb.database,
         serverSelectionTimeoutMS: 10_000,
+        ...(maxPoolSize === undefined ? {} : { maxPoolSize }),
       })
       .asPromise();
   } catch (error) {

@@ -12,6 +12,7 @@ import {
 } from '../src/config/env-mapping.js';
 import { ConfigurationError, deepMerge, loadConfiguration, buildConfigurationSchema } from '../src/config/load.js';
 import { redactConfiguration } from '../src/config/redact.js';
+import { resolveMaxPoolSize } from '../src/config/mongo-uri.js';
 import { describeDefault, environmentReference, formatEnvironmentReference } from '../src/config/reference.js';
 import { loadWorkerConfiguration, settingsSections } from '../src/config/worker-config.js';
 
@@ -315,6 +316,27 @@ describe('worker configuration', () => {
     expect(error.message).toContain('JOBS_REFRESH_TOKEN_CLEANUP_INTERVAL_MS: no longer read: set JOBS_REFRESH_TOKEN_CLEANUP_SCHEDULE');
     expect(error.message).toContain('JOBS_REFRESH_TOKEN_CLEANUP_INTERVAL_HOURS (jobs.refreshTokenCleanup.intervalHours): must be >= 1');
     expect(error.message).not.toContain('hunter2');
+  });
+
+  it('sizes the connection pool: MONGODB_MAX_POOL_SIZE, else the URI\'s own maxPoolSize, else 10; both set is an error naming both', () => {
+    const base = { JOBS_EMAIL_QUEUE_ENABLED: 'false', ADMIN_ENABLED: 'false' };
+    const sized = loadWorkerConfiguration({ environment: { ...base, MONGODB_MAX_POOL_SIZE: '25' } });
+    expect(sized.mongodb.maxPoolSize).toBe(25);
+    expect(resolveMaxPoolSize(sized.mongodb.maxPoolSize, sized.mongodb.uri)).toBe(25);
+    const unset = loadWorkerConfiguration({ environment: base });
+    expect(resolveMaxPoolSize(unset.mongodb.maxPoolSize, unset.mongodb.uri)).toBe(10);
+    const uriOnly = loadWorkerConfiguration({ environment: { ...base, MONGODB_URI: 'mongodb://db:27017/?MaxPoolSize=40' } });
+    expect(resolveMaxPoolSize(uriOnly.mongodb.maxPoolSize, uriOnly.mongodb.uri)).toBeUndefined();
+    const both = captureConfigurationError(() =>
+      loadWorkerConfiguration({ environment: { ...base, MONGODB_URI: 'mongodb://u:hunter2@db/?maxPoolSize=40', MONGODB_MAX_POOL_SIZE: '20' } }),
+    );
+    expect(both.problems.map((problem) => problem.key)).toEqual(['MONGODB_MAX_POOL_SIZE']);
+    expect(both.message).toContain('MONGODB_MAX_POOL_SIZE (mongodb.maxPoolSize): MONGODB_URI sets maxPoolSize too');
+    expect(both.message).not.toContain('hunter2');
+    for (const [value, reason] of [['1', 'must be >= 2'], ['ten', 'must be an integer (connections)'], ['2.5', 'must be an integer (connections)']] as const) {
+      const error = captureConfigurationError(() => loadWorkerConfiguration({ environment: { ...base, MONGODB_MAX_POOL_SIZE: value } }));
+      expect(error.message).toContain(`MONGODB_MAX_POOL_SIZE (mongodb.maxPoolSize): ${reason}`);
+    }
   });
 
   it('names a single problem in the singular', () => {

@@ -39,6 +39,8 @@ describe('embedded database', () => {
     const context = await openWorkerContext({ configuration, logger });
     const processId = context.embedded?.processId ?? null;
     expect(processId).not.toBeNull();
+    // MONGODB_MAX_POOL_SIZE's default, not the driver's 100.
+    expect(context.connection.getClient().options.maxPoolSize).toBe(10);
     expect(context.embedded?.dataDirectory).toBe(dataDirectory);
     const rows = await context.listJobRows();
     expect(rows.map((row) => row.job)).toEqual([

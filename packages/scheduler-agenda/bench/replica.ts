@@ -4,9 +4,13 @@
  * (`ready`, `run` with the due and start instants), stops on SIGTERM.
  *
  * - `BENCH_SIDE=ours|raw`
- * - `BENCH_SCHEDULE=at:<ISO instant>` (every job due once, at that whole second), or
+ * - `BENCH_SCHEDULE=at:<ISO instant>,<ISO instant>...` (every job due at each of those whole
+ *   seconds, all in one minute), or
  *   `spread:<cron>|<cron>|...` (job i follows expression i modulo their count).
  * - `BENCH_CREATE=1`: this replica (raw Agenda only) creates the jobs; the others only process.
+ * - `BENCH_MAX_POOL_SIZE` (ours; default 10, the worker's `MONGODB_MAX_POOL_SIZE` default): the
+ *   runtime has one connection for Agenda and the ledger, as in the worker. Raw Agenda keeps
+ *   the driver's defaults, as its users run it.
  */
 import { MongoBackend } from '@agendajs/mongo-backend';
 import { MongooseInstanceRegistry, MongooseJobRunLedger, MongooseRecurringJobRepository } from '@app/logging';
@@ -33,12 +37,13 @@ const jobCount = Number(environment('BENCH_JOBS'));
 const schedule = environment('BENCH_SCHEDULE');
 const processEveryMs = Number(process.env.BENCH_PROCESS_EVERY_MS ?? '500');
 const names = Array.from({ length: jobCount }, (_, index) => `bench-${String(index).padStart(3, '0')}`);
-const dueOnceAt = schedule.startsWith('at:') ? new Date(schedule.slice('at:'.length)) : null;
+const dueInstants = schedule.startsWith('at:') ? schedule.slice('at:'.length).split(',').map((instant) => new Date(instant)) : [];
+const dueOnceAt = dueInstants[0] ?? null;
 const spread = schedule.startsWith('spread:') ? schedule.slice('spread:'.length).split('|') : [];
 /** The cron expression of job `index` (with seconds, UTC). */
 function cronOf(index: number): string {
   if (dueOnceAt !== null) {
-    return `${dueOnceAt.getUTCSeconds()} ${dueOnceAt.getUTCMinutes()} ${dueOnceAt.getUTCHours()} ${dueOnceAt.getUTCDate()} ${dueOnceAt.getUTCMonth() + 1} *`;
+    return `${dueInstants.map((instant) => instant.getUTCSeconds()).join(',')} ${dueOnceAt.getUTCMinutes()} ${dueOnceAt.getUTCHours()} ${dueOnceAt.getUTCDate()} ${dueOnceAt.getUTCMonth() + 1} *`;
   }
   return spread[index % spread.length]!;
 }
@@ -57,7 +62,10 @@ let stop: () => Promise<void>;
 const report = (jobName: string, dueAt: Date) => emit('run', { jobName, dueAt: dueAt.getTime(), startedAt: Date.now() });
 
 if (side === 'ours') {
-  const connection = await mongoose.createConnection(uri, { dbName: databaseName, monitorCommands: true }).asPromise();
+  const maxPoolSize = Number(process.env.BENCH_MAX_POOL_SIZE ?? '10');
+  const connection = await mongoose.createConnection(uri, { dbName: databaseName, monitorCommands: true, maxPoolSize }).asPromise();
+  const runtimeDatabase = connection.db;
+  if (runtimeDatabase === undefined) throw new Error('replica: the mongoose connection has no database handle');
   connection.getClient().on('commandStarted', countCommand);
   const ledger = new MongooseJobRunLedger(connection);
   const repository = new MongooseRecurringJobRepository(connection);
@@ -74,7 +82,7 @@ if (side === 'ours') {
       },
     }),
   );
-  const runtime = createJobRuntime({ database, ledger, repository, instances, version: 'bench', jobs, processEveryMs });
+  const runtime = createJobRuntime({ database: runtimeDatabase, ledger, repository, instances, version: 'bench', jobs, processEveryMs });
   await runtime.start();
   stop = async () => {
     await runtime.drain(5000);
@@ -100,7 +108,8 @@ if (side === 'ours') {
   await agenda.ready;
   if (process.env.BENCH_CREATE === '1') {
     for (const [index, name] of names.entries()) {
-      if (dueOnceAt !== null) await agenda.schedule(dueOnceAt, name);
+      // One one-off job per instant (Agenda runs each once).
+      if (dueInstants.length > 0) for (const instant of dueInstants) await agenda.schedule(instant, name);
       else await agenda.every(cronOf(index), name);
     }
   }

@@ -20,6 +20,7 @@
 import { MongoBackend } from '@agendajs/mongo-backend';
 import type { AgendaBackend, JobParameters, JobRepository, JobRepositoryOptions } from 'agenda';
 import { ObjectId, type Collection, type Db } from 'mongodb';
+import { ScanProbe } from './runtime/scan-probe.js';
 
 function toDateOrNull(value: Date | string | null | undefined): Date | null {
   return value === null || value === undefined ? null : new Date(value);
@@ -113,6 +114,7 @@ export class OccurrenceGuardBackend implements AgendaBackend {
      * for the name still in flight skips it (it finds nothing this time; the next scan tries).
      */
     const lockAttemptsInFlight = new Set<string>();
+    const probe = new ScanProbe(collection);
     this.guardedRepository = new Proxy(innerRepository, {
       get(target, property, receiver) {
         if (property === 'saveJobState') return saveJobState;
@@ -123,6 +125,10 @@ export class OccurrenceGuardBackend implements AgendaBackend {
             lockAttemptsInFlight.add(jobName);
             try {
               const lockLifetimeMs = Date.now() - args[2].getTime();
+              if (!(await probe.isLockable(jobName, args[1], args[2]))) {
+                onLockAttempt(jobName, false);
+                return undefined;
+              }
               let locked = await target.getNextJobToRun(...args);
               const lockAgeMs = locked?.lockedAt ? Date.now() - new Date(locked.lockedAt).getTime() : 0;
               if (locked !== undefined && lockAgeMs > lockLifetimeMs / 4) locked = await restampLock(locked);

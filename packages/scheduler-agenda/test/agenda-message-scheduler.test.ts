@@ -4,7 +4,9 @@ import { testDatabaseName, testMongoUri } from '@app/mongo-local/testing';
 import { Agenda } from 'agenda';
 import { MongoClient, type Document } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MongoBackend } from '@agendajs/mongo-backend';
 import { AgendaMessageScheduler, OccurrenceGuardBackend } from '../src/index.js';
+import { ScanProbe } from '../src/runtime/scan-probe.js';
 
 let collectionCounter = 0;
 
@@ -252,6 +254,83 @@ describe('AgendaMessageScheduler with Agenda processing the document', () => {
     // Once it answered, the next attempt is made (and finds the document locked).
     expect(await attempt('single')).toBeUndefined();
     expect(attempts).toContainEqual(['single', false]);
+  });
+
+  it("answers a scan with one read, which agrees with Agenda's lock query on every document state", async () => {
+    const collectionName = 'agendaJobs_scan_probe';
+    const database = client.db(testDatabaseName());
+    const collection = database.collection(collectionName);
+    await collection.drop().catch(() => undefined);
+    const now = Date.now();
+    const nextScanAt = new Date(now + 500);
+    const lockDeadline = new Date(now - 10_000);
+    const states: Record<string, Document> = {
+      'due-unlocked': { nextRunAt: new Date(now - 1000), lockedAt: null },
+      'due-in-scan-window': { nextRunAt: new Date(now + 300), lockedAt: null },
+      'due-after-scan-window': { nextRunAt: new Date(now + 700), lockedAt: null },
+      'no-next-run': { nextRunAt: null, lockedAt: null },
+      'lock-field-absent': { nextRunAt: new Date(now - 1000) },
+      'locked-fresh': { nextRunAt: new Date(now - 1000), lockedAt: new Date(now - 1000) },
+      'locked-expired': { nextRunAt: new Date(now - 1000), lockedAt: new Date(now - 20_000) },
+      'locked-expired-not-due': { nextRunAt: new Date(now + 60_000), lockedAt: new Date(now - 20_000) },
+      'disabled-due': { nextRunAt: new Date(now - 1000), lockedAt: null, disabled: true },
+      'enabled-due': { nextRunAt: new Date(now - 1000), lockedAt: null, disabled: false },
+    };
+    await collection.insertMany(Object.entries(states).map(([name, fields]) => ({ name, type: 'normal', priority: 0, data: null, ...fields })));
+    const names = [...Object.keys(states), 'no-document'];
+    const watched = new MongoClient(testMongoUri(), { monitorCommands: true });
+    await watched.connect();
+    const commands: string[] = [];
+    watched.on('commandStarted', (event) => commands.push(event.commandName));
+    const probe = new ScanProbe(watched.db(testDatabaseName()).collection(collectionName));
+    const answers = await Promise.all(names.map((name) => probe.isLockable(name, nextScanAt, lockDeadline)));
+    expect(commands).toEqual(['find']);
+    await watched.close();
+    // What Agenda's own lock query does with each document, with the same bounds.
+    const agendaBackend = new MongoBackend({ mongo: database, collection: collectionName });
+    await agendaBackend.connect();
+    const lockedByAgenda = await Promise.all(
+      names.map(async (name) => (await agendaBackend.repository.getNextJobToRun(name, nextScanAt, lockDeadline, new Date(), {})) !== undefined),
+    );
+    expect(Object.fromEntries(names.map((name, index) => [name, answers[index]]))).toEqual(
+      Object.fromEntries(names.map((name, index) => [name, lockedByAgenda[index]])),
+    );
+    // Agenda takes an expired lock whether or not the document is due; a missing lock field counts as none.
+    expect(names.filter((_, index) => answers[index])).toEqual([
+      'due-unlocked',
+      'due-in-scan-window',
+      'lock-field-absent',
+      'locked-expired',
+      'locked-expired-not-due',
+      'enabled-due',
+    ]);
+  });
+
+  it('sends a lock write only for the names the scan probe found lockable, and reports every attempt', async () => {
+    const collectionName = 'agendaJobs_probe_writes';
+    const { database } = await dueNow(collectionName, 'due-one', 'due-two');
+    await database.collection(collectionName).updateOne({ name: 'due-two' }, { $set: { nextRunAt: new Date(Date.now() + 60_000) } });
+    const watched = new MongoClient(testMongoUri(), { monitorCommands: true });
+    await watched.connect();
+    const commands: string[] = [];
+    watched.on('commandStarted', (event) => commands.push(event.commandName));
+    const attempts: [string, boolean][] = [];
+    const backend = new OccurrenceGuardBackend(watched.db(testDatabaseName()), collectionName, (jobName, locked) => attempts.push([jobName, locked]));
+    await backend.connect();
+    commands.length = 0;
+    const scan = (jobName: string) =>
+      backend.repository.getNextJobToRun(jobName, new Date(Date.now() + 500), new Date(Date.now() - 10_000), undefined, { lastModifiedBy: 'me' });
+    const [one, two, absent] = await Promise.all([scan('due-one'), scan('due-two'), scan('no-such-job')]);
+    expect(one?.name).toBe('due-one');
+    expect(two).toBeUndefined();
+    expect(absent).toBeUndefined();
+    expect(commands).toEqual(['find', 'findAndModify']);
+    expect(attempts.sort()).toEqual([
+      ['due-one', true],
+      ['due-two', false],
+      ['no-such-job', false],
+    ]);
+    await watched.close();
   });
 
   it('renews and releases only the locks its Agenda instance holds', async () => {

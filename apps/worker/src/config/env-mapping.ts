@@ -60,6 +60,14 @@ export const fixedEnvironmentKeys: readonly FixedEnvironmentKey[] = [
     defaultValue: 'background_jobs',
   },
   {
+    name: 'MONGODB_MAX_POOL_SIZE',
+    path: 'mongodb.maxPoolSize',
+    kind: 'number',
+    description:
+      "Connections to the database per worker process (runs wait for a free one; the driver's own default is 100). A maxPoolSize in MONGODB_URI is used when this is not set; both set is an error.",
+    defaultValue: '10',
+  },
+  {
     name: 'WORKER_DATA_DIR',
     path: 'mongodb.embeddedDataDirectory',
     kind: 'string',

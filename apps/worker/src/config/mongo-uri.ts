@@ -34,3 +34,17 @@ export function describeMongoUriProblem(uri: string): string | null {
     return `not a valid MongoDB connection string: ${reason}`;
   }
 }
+
+/** Connections per worker process when neither MONGODB_MAX_POOL_SIZE nor the URI sets them. */
+export const defaultMaxPoolSize = 10;
+
+/** Whether the connection string carries its own `maxPoolSize` option (the driver reads it case-insensitively). */
+export function uriSetsMaxPoolSize(uri: string): boolean {
+  return /[?&]maxpoolsize=/iu.test(uri);
+}
+
+/** The pool size the worker asks the driver for: the setting, else the URI's own, else the default. */
+export function resolveMaxPoolSize(setting: number | undefined, uri: string | undefined): number | undefined {
+  if (setting !== undefined) return setting;
+  return uri !== undefined && uriSetsMaxPoolSize(uri) ? undefined : defaultMaxPoolSize;
+}

@@ -1,12 +1,13 @@
 /** The worker's own settings (connection, HTTP, telemetry, logging, shutdown) as zod schemas. */
 import { z } from 'zod';
 import { parseConsoleTokens } from '../console/tokens.js';
-import { describeMongoUriProblem } from './mongo-uri.js';
+import { describeMongoUriProblem, uriSetsMaxPoolSize } from './mongo-uri.js';
 import { clusterMetricsSettingsSchema, telemetrySettingsSchema } from './telemetry-settings.js';
 
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 
-export const mongodbSettingsSchema = z.strictObject({
+export const mongodbSettingsSchema = z
+  .strictObject({
   // Parsed as the driver parses it, so a malformed string is a configuration error (exit 2)
   // and not a connection failure; the message never quotes the string (it holds credentials).
   uri: z
@@ -22,7 +23,24 @@ export const mongodbSettingsSchema = z.strictObject({
     .regex(/^[^/\\. "$]+$/u, 'must not contain / \\ . space " or $')
     .default('background_jobs'),
   embeddedDataDirectory: z.string().min(1).optional(),
-});
+  // Connections per worker process (the driver's own default is 100). Runs queue for one
+  // instead of each opening its own: a burst of due runs does not grow the pool to 100.
+  // Optional here: a MONGODB_URI with its own maxPoolSize keeps it (see defaultMaxPoolSize).
+  maxPoolSize: z
+    .int({ error: 'must be an integer (connections)' })
+    .min(2, { error: 'must be >= 2' })
+    .max(500, { error: 'must be <= 500' })
+    .optional(),
+  })
+  .superRefine((settings, context) => {
+    if (settings.maxPoolSize !== undefined && settings.uri !== undefined && uriSetsMaxPoolSize(settings.uri)) {
+      context.addIssue({
+        code: 'custom',
+        path: ['maxPoolSize'],
+        message: 'MONGODB_URI sets maxPoolSize too: give the pool size in one place',
+      });
+    }
+  });
 
 export const httpSettingsSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),

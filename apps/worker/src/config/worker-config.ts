@@ -52,7 +52,7 @@ export type JobSettings = Readonly<Record<string, unknown>> & { readonly enabled
 
 /** The shape of the parsed configuration (package sections typed by their own schemas). */
 export interface WorkerConfiguration {
-  readonly mongodb: { uri?: string | undefined; database: string; embeddedDataDirectory?: string | undefined };
+  readonly mongodb: { uri?: string | undefined; database: string; embeddedDataDirectory?: string | undefined; maxPoolSize?: number | undefined };
   readonly backgroundJobsEnabled: boolean;
   readonly http: { host: string; port: number };
   readonly telemetry: TelemetrySettings;
