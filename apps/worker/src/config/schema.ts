@@ -8,29 +8,29 @@ export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as
 
 export const mongodbSettingsSchema = z
   .strictObject({
-  // Parsed as the driver parses it, so a malformed string is a configuration error (exit 2)
-  // and not a connection failure; the message never quotes the string (it holds credentials).
-  uri: z
-    .string()
-    .superRefine((uri, context) => {
-      const problem = describeMongoUriProblem(uri);
-      if (problem !== null) context.addIssue({ code: 'custom', message: problem });
-    })
-    .optional(),
-  database: z
-    .string()
-    .min(1)
-    .regex(/^[^/\\. "$]+$/u, 'must not contain / \\ . space " or $')
-    .default('background_jobs'),
-  embeddedDataDirectory: z.string().min(1).optional(),
-  // Connections per worker process (the driver's own default is 100). Runs queue for one
-  // instead of each opening its own: a burst of due runs does not grow the pool to 100.
-  // Optional here: a MONGODB_URI with its own maxPoolSize keeps it (see defaultMaxPoolSize).
-  maxPoolSize: z
-    .int({ error: 'must be an integer (connections)' })
-    .min(2, { error: 'must be >= 2' })
-    .max(500, { error: 'must be <= 500' })
-    .optional(),
+    // Parsed as the driver parses it, so a malformed string is a configuration error (exit 2)
+    // and not a connection failure; the message never quotes the string (it holds credentials).
+    uri: z
+      .string()
+      .superRefine((uri, context) => {
+        const problem = describeMongoUriProblem(uri);
+        if (problem !== null) context.addIssue({ code: 'custom', message: problem });
+      })
+      .optional(),
+    database: z
+      .string()
+      .min(1)
+      .regex(/^[^/\\. "$]+$/u, 'must not contain / \\ . space " or $')
+      .default('background_jobs'),
+    embeddedDataDirectory: z.string().min(1).optional(),
+    // Connections per worker process (the driver's own default is 100). Runs queue for one
+    // instead of each opening its own: a burst of due runs does not grow the pool to 100.
+    // Optional here: a MONGODB_URI with its own maxPoolSize keeps it (see defaultMaxPoolSize).
+    maxPoolSize: z
+      .int({ error: 'must be an integer (connections)' })
+      .min(2, { error: 'must be >= 2' })
+      .max(500, { error: 'must be <= 500' })
+      .optional(),
   })
   .superRefine((settings, context) => {
     if (settings.maxPoolSize !== undefined && settings.uri !== undefined && uriSetsMaxPoolSize(settings.uri)) {
