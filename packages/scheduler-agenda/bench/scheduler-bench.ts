@@ -98,11 +98,17 @@ async function serverCommands(client: MongoClient): Promise<number | null> {
   }
 }
 
-async function measureBurst(
-  uri: string,
-  side: 'ours' | 'raw',
-  round: number,
-): Promise<{ totalMs: number; firstMs: number; runs: number; commandsPerRun: number; replicasThatRan: number }> {
+interface Burst {
+  /** Due instant to the last start. */
+  readonly totalMs: number;
+  /** Due instant to the first start. */
+  readonly firstMs: number;
+  readonly runs: number;
+  readonly commandsPerRun: number;
+  readonly replicasThatRan: number;
+}
+
+async function measureBurst(uri: string, side: 'ours' | 'raw', round: number): Promise<Burst> {
   const runs: RunEvent[] = [];
   const databaseName = `bench_burst_${side}_${round}`;
   // Every job due at one instant a few seconds ahead, when all replicas are up.
@@ -187,14 +193,10 @@ async function main(): Promise<void> {
       const commandSamples: Record<'ours' | 'raw', number[]> = { ours: [], raw: [] };
       for (let round = 0; round < rounds; round += 1) {
         const order: ('ours' | 'raw')[] = round % 2 === 0 ? ['ours', 'raw'] : ['raw', 'ours'];
-        const result: Record<string, number> = {};
-        const ranOn: Record<string, number> = {};
-        const firstOf: Record<string, number> = {};
+        const bursts: Partial<Record<'ours' | 'raw', Burst>> = {};
         for (const side of order) {
           const burst = await measureBurst(uri, side, round);
-          result[side] = burst.totalMs;
-          ranOn[side] = burst.replicasThatRan;
-          firstOf[side] = burst.firstMs;
+          bursts[side] = burst;
           samples[side].push(burst.totalMs);
           spreads[side].push(burst.totalMs - burst.firstMs);
           commandSamples[side].push(burst.commandsPerRun);
@@ -202,8 +204,8 @@ async function main(): Promise<void> {
         }
         // The first replica whose scan falls in the second before the instant locks every job ahead: usually one replica runs them all.
         console.log(
-          `  round ${round + 1}: ours ${result.ours} ms (first at ${firstOf.ours} ms, on ${ranOn.ours} replica(s)), ` +
-            `raw Agenda ${result.raw} ms (first at ${firstOf.raw} ms, on ${ranOn.raw}) for ${jobCount} runs due at once`,
+          `  round ${round + 1}: ours ${bursts.ours?.totalMs} ms (first at ${bursts.ours?.firstMs} ms, on ${bursts.ours?.replicasThatRan} replica(s)), ` +
+            `raw Agenda ${bursts.raw?.totalMs} ms (first at ${bursts.raw?.firstMs} ms, on ${bursts.raw?.replicasThatRan}) for ${jobCount} runs due at once`,
         );
       }
       const ours = percentile(samples.ours, 0.5);

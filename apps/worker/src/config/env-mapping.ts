@@ -12,6 +12,7 @@
 import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
 import { telemetryEnvironmentKeys } from './telemetry-settings.js';
+import { defaultMaxPoolSize } from './mongo-uri.js';
 
 /** A settings section: where it lives in the config object and its environment prefix. */
 export interface SettingsSection {
@@ -65,7 +66,7 @@ export const fixedEnvironmentKeys: readonly FixedEnvironmentKey[] = [
     kind: 'number',
     description:
       "Connections to the database per worker process (runs wait for a free one; the driver's own default is 100). A maxPoolSize in MONGODB_URI is used when this is not set; both set is an error.",
-    defaultValue: '10',
+    defaultValue: String(defaultMaxPoolSize),
   },
   {
     name: 'WORKER_DATA_DIR',

@@ -22,7 +22,7 @@ interface ProbeBatch {
   readonly names: Set<string>;
   nextScanAt: Date;
   lockDeadline: Date;
-  readonly lockable: Promise<ReadonlySet<string>>;
+  lockable: Promise<ReadonlySet<string>>;
 }
 
 export class ScanProbe {
@@ -43,19 +43,13 @@ export class ScanProbe {
   }
 
   private startBatch(nextScanAt: Date, lockDeadline: Date): ProbeBatch {
-    let resolve: (names: ReadonlySet<string>) => void = () => undefined;
-    let reject: (error: unknown) => void = () => undefined;
-    const lockable = new Promise<ReadonlySet<string>>((onResolve, onReject) => {
-      resolve = onResolve;
-      reject = onReject;
-    });
-    const batch: ProbeBatch = { names: new Set(), nextScanAt, lockDeadline, lockable };
-    this.batch = batch;
-    // The scan's calls all happen before this microtask runs: it sends the one read.
-    queueMicrotask(() => {
+    const batch: ProbeBatch = { names: new Set(), nextScanAt, lockDeadline, lockable: Promise.resolve(new Set()) };
+    // A microtask: the scan's calls have all been made when it runs and sends the one read.
+    batch.lockable = Promise.resolve().then(() => {
       this.batch = null;
-      this.read(batch).then(resolve, reject);
+      return this.read(batch);
     });
+    this.batch = batch;
     return batch;
   }
 
