@@ -40,6 +40,14 @@ export interface StartLocalMongoOptions {
   startTimeoutMs?: number;
   /** Listen on this port (a restart on the same address); a free port is picked when absent. */
   port?: number;
+  /**
+   * When a commit reaches the disk (SQLite's `synchronous` pragma; the files are in WAL mode).
+   * `normal` (default) is a standalone MongoDB's default write concern: an acknowledged write
+   * survives a crash of the server process, and a power loss can take back the last writes
+   * (MongoDB syncs its journal every 100 ms unless a write asks for `j: true`). `full` syncs
+   * the log at every commit.
+   */
+  commitSync?: 'normal' | 'full';
   /** More FerretDB command-line flags (tests pass `disablePushdownArguments` of the testing entry). */
   serverArguments?: readonly string[];
 }
@@ -214,7 +222,7 @@ export async function startLocalMongo(options: StartLocalMongoOptions): Promise<
       binaryPath,
       [
         '--handler=sqlite',
-        `--sqlite-url=file:${join(dataDirectory, 'sqlite')}/`,
+        `--sqlite-url=file:${join(dataDirectory, 'sqlite')}/?_pragma=synchronous(${options.commitSync ?? 'normal'})`,
         `--listen-addr=127.0.0.1:${port}`,
         `--state-dir=${join(dataDirectory, 'state')}`,
         '--telemetry=disable',

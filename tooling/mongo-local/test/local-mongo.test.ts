@@ -48,6 +48,31 @@ describe('startLocalMongo', () => {
     await second.stop();
   });
 
+  it('keeps every acknowledged write when the server process is killed (commitSync normal)', async () => {
+    const dataDirectory = join(scratch, 'crash');
+    const first = await startLocalMongo({ dataDirectory });
+    const { MongoClient } = await import('mongodb');
+    let client = new MongoClient(first.uri);
+    const items = client.db('crash').collection<{ index: number; updated?: boolean }>('items');
+    await items.createIndex({ index: 1 }, { unique: true });
+    for (let index = 0; index < 200; index += 1) await items.insertOne({ index });
+    await Promise.all(Array.from({ length: 100 }, (_, index) => items.updateOne({ index }, { $set: { updated: true } })));
+    process.kill(first.processId!, 'SIGKILL');
+    await client.close(true);
+
+    const second = await startLocalMongo({ dataDirectory, reuseRunning: false });
+    client = new MongoClient(second.uri);
+    try {
+      const restarted = client.db('crash').collection('items');
+      expect(await restarted.countDocuments()).toBe(200);
+      expect(await restarted.countDocuments({ updated: true })).toBe(100);
+      expect(isAlive(first.processId!)).toBe(false);
+    } finally {
+      await client.close();
+      await second.stop();
+    }
+  });
+
   it('replaces a stale server left on the data directory', async () => {
     const dataDirectory = join(scratch, 'stale');
     const stale = await startLocalMongo({ dataDirectory });
