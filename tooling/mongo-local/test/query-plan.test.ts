@@ -211,4 +211,44 @@ describe('the build and its SQLite files', () => {
       reopened.close();
     }
   });
+
+  it('gives a non-unique index only its key index, drops an older build’s JSON-text index at start, and sizes it', async () => {
+    const databaseFile = join(scratch, 'server', 'sqlite', `${databaseName}.sqlite`);
+    await stopServer();
+
+    const sqlite = new DatabaseSync(databaseFile);
+    let table: string;
+    try {
+      table = tableName(sqlite, 'job_runs');
+      expect(jsonTextIndexes(sqlite, table)).toEqual([`${table}__id_`, `${table}_job_run_occurrence`]);
+      // as a database written by a build before patch 0009
+      sqlite.exec(`CREATE INDEX "${table}_job_run_recent" ON "${table}" (_ferretdb_sjson->'jobName', _ferretdb_sjson->'startedAt' DESC)`);
+      expect(jsonTextIndexes(sqlite, table)).toHaveLength(3);
+    } finally {
+      sqlite.close();
+    }
+
+    await startServer();
+    await runs.findOne({}); // the server answers: start-up is done
+    const reopened = new DatabaseSync(databaseFile, { readOnly: true });
+    try {
+      expect(jsonTextIndexes(reopened, table)).toEqual([`${table}__id_`, `${table}_job_run_occurrence`]);
+    } finally {
+      reopened.close();
+    }
+    const stats = await database.command({ collStats: 'job_runs' });
+    const sizes = stats.indexSizes as Record<string, number>;
+    expect(Object.keys(sizes).sort()).toEqual(['_id_', 'job_run_finished_at', 'job_run_occurrence', 'job_run_recent']);
+    for (const size of Object.values(sizes)) expect(size).toBeGreaterThan(0);
+  });
 });
+
+/** FerretDB's own SQLite indexes on the JSON text of fields (not key indexes). */
+function jsonTextIndexes(sqlite: DatabaseSync, table: string): string[] {
+  return sqlite
+    .prepare(
+      "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND name NOT LIKE '\\_ferretdb\\_key\\_%' ESCAPE '\\' AND sql IS NOT NULL ORDER BY name",
+    )
+    .all(table)
+    .map((row) => String(row.name));
+}
