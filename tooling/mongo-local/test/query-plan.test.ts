@@ -186,62 +186,64 @@ describe('the build and its SQLite files', () => {
   });
 
   it('keeps a key index per secondary index, and recreates a missing one at start', async () => {
-    const databaseFile = join(scratch, 'server', 'sqlite', `${databaseName}.sqlite`);
     const expected = ['job_run_finished_at', 'job_run_occurrence', 'job_run_recent'];
-    await stopServer();
-
-    const sqlite = new DatabaseSync(databaseFile);
-    try {
-      const table = tableName(sqlite, 'job_runs');
+    await restartAfter((sqlite, table) => {
       expect(keyIndexes(sqlite, table)).toEqual(expected.map((name) => `_ferretdb_key_${table}_${name}`));
       // as a database written by a build without key indexes
       sqlite.exec(`DROP INDEX "_ferretdb_key_${table}_job_run_recent"`);
       expect(keyIndexes(sqlite, table)).toHaveLength(2);
-    } finally {
-      sqlite.close();
-    }
-
-    await startServer();
-    await runs.findOne({}); // the server answers: start-up is done
-    const reopened = new DatabaseSync(databaseFile, { readOnly: true });
-    try {
-      const table = tableName(reopened, 'job_runs');
-      expect(keyIndexes(reopened, table)).toEqual(expected.map((name) => `_ferretdb_key_${table}_${name}`));
-    } finally {
-      reopened.close();
-    }
+    });
+    inspectFile((sqlite, table) => {
+      expect(keyIndexes(sqlite, table)).toEqual(expected.map((name) => `_ferretdb_key_${table}_${name}`));
+    });
   });
 
   it('gives a non-unique index only its key index, drops an older build’s JSON-text index at start, and sizes it', async () => {
-    const databaseFile = join(scratch, 'server', 'sqlite', `${databaseName}.sqlite`);
-    await stopServer();
-
-    const sqlite = new DatabaseSync(databaseFile);
-    let table: string;
-    try {
-      table = tableName(sqlite, 'job_runs');
+    await restartAfter((sqlite, table) => {
       expect(jsonTextIndexes(sqlite, table)).toEqual([`${table}__id_`, `${table}_job_run_occurrence`]);
       // as a database written by a build before patch 0009
       sqlite.exec(`CREATE INDEX "${table}_job_run_recent" ON "${table}" (_ferretdb_sjson->'jobName', _ferretdb_sjson->'startedAt' DESC)`);
       expect(jsonTextIndexes(sqlite, table)).toHaveLength(3);
-    } finally {
-      sqlite.close();
-    }
-
-    await startServer();
-    await runs.findOne({}); // the server answers: start-up is done
-    const reopened = new DatabaseSync(databaseFile, { readOnly: true });
-    try {
-      expect(jsonTextIndexes(reopened, table)).toEqual([`${table}__id_`, `${table}_job_run_occurrence`]);
-    } finally {
-      reopened.close();
-    }
+    });
+    inspectFile((sqlite, table) => {
+      expect(jsonTextIndexes(sqlite, table)).toEqual([`${table}__id_`, `${table}_job_run_occurrence`]);
+    });
     const stats = await database.command({ collStats: 'job_runs' });
     const sizes = stats.indexSizes as Record<string, number>;
     expect(Object.keys(sizes).sort()).toEqual(['_id_', 'job_run_finished_at', 'job_run_occurrence', 'job_run_recent']);
     for (const size of Object.values(sizes)) expect(size).toBeGreaterThan(0);
   });
 });
+
+function databaseFile(): string {
+  return join(scratch, 'server', 'sqlite', `${databaseName}.sqlite`);
+}
+
+/**
+ * Stops the server, lets `edit` change the SQLite file of `job_runs` (as an older build left it),
+ * and starts the server again, until it answers (its start-up work is done).
+ */
+async function restartAfter(edit: (sqlite: DatabaseSync, table: string) => void): Promise<void> {
+  await stopServer();
+  const sqlite = new DatabaseSync(databaseFile());
+  try {
+    edit(sqlite, tableName(sqlite, 'job_runs'));
+  } finally {
+    sqlite.close();
+  }
+  await startServer();
+  await runs.findOne({});
+}
+
+/** Reads the running server's SQLite file of `job_runs`, read-only. */
+function inspectFile(read: (sqlite: DatabaseSync, table: string) => void): void {
+  const sqlite = new DatabaseSync(databaseFile(), { readOnly: true });
+  try {
+    read(sqlite, tableName(sqlite, 'job_runs'));
+  } finally {
+    sqlite.close();
+  }
+}
 
 /** FerretDB's own SQLite indexes on the JSON text of fields (not key indexes). */
 function jsonTextIndexes(sqlite: DatabaseSync, table: string): string[] {
