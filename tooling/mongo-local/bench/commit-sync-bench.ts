@@ -13,15 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MongoClient, type Db } from 'mongodb';
 import { startLocalMongo, type LocalMongoServer } from '@app/mongo-local';
+import { median } from './statistics.ts';
 
 const rounds = 5;
 const sequentialUpdates = 300;
 const burstInserts = 100;
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((left, right) => left - right);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-}
 
 interface RoundResult {
   readonly updateMs: number;

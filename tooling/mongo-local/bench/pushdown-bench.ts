@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { MongoClient, ObjectId, type Collection } from 'mongodb';
 import { findRepositoryRoot, startLocalMongo, type LocalMongoServer } from '@app/mongo-local';
 import { disablePushdownArguments } from '@app/mongo-local/testing';
+import { median } from './statistics.ts';
 
 interface JobRun {
   _id: ObjectId;
@@ -69,11 +70,6 @@ async function load(collection: Collection<JobRun>, size: number): Promise<Objec
     ids.push(...runs.map((run) => run._id));
   }
   return ids;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((left, right) => left - right);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 /** Median time of `repetitions` runs, after one untimed run (repetition -1) to warm up. */

@@ -14,14 +14,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MongoClient, type Db } from 'mongodb';
 import { startLocalMongo } from '@app/mongo-local';
+import { percentile } from './statistics.ts';
 
 const writers = 4;
 const insertsPerWriter = 300;
-
-function percentile(values: readonly number[], fraction: number): number {
-  const sorted = [...values].sort((left, right) => left - right);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1))] ?? Number.NaN;
-}
 
 async function measure(database: Db, collectionNames: readonly string[]): Promise<number[]> {
   for (const name of new Set(collectionNames)) await database.collection(name).insertOne({ seed: true });

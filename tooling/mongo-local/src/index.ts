@@ -48,6 +48,8 @@ export interface StartLocalMongoOptions {
    * the log at every commit.
    */
   commitSync?: 'normal' | 'full';
+  /** More SQLite pragmas for each connection, e.g. `busy_timeout(0)` (tests); FerretDB's own stay. */
+  sqlitePragmas?: readonly string[];
   /** More FerretDB command-line flags (tests pass `disablePushdownArguments` of the testing entry). */
   serverArguments?: readonly string[];
 }
@@ -190,6 +192,12 @@ export async function stopStaleServer(dataDirectory: string): Promise<void> {
   rmSync(join(dataDirectory, serverRecordFile), { force: true });
 }
 
+/** FerretDB's `--sqlite-url`: the folder of the SQLite files, with a `_pragma` parameter per pragma. */
+function sqliteUrl(dataDirectory: string, pragmas: readonly string[]): string {
+  const query = new URLSearchParams(pragmas.map((pragma): [string, string] => ['_pragma', pragma]));
+  return `file:${join(dataDirectory, 'sqlite')}/?${query.toString()}`;
+}
+
 /** Starts FerretDB on `dataDirectory` (or reuses a live one there) and waits until it answers ping. */
 export async function startLocalMongo(options: StartLocalMongoOptions): Promise<LocalMongoServer> {
   const dataDirectory = resolve(options.dataDirectory);
@@ -222,7 +230,7 @@ export async function startLocalMongo(options: StartLocalMongoOptions): Promise<
       binaryPath,
       [
         '--handler=sqlite',
-        `--sqlite-url=file:${join(dataDirectory, 'sqlite')}/?_pragma=synchronous(${options.commitSync ?? 'normal'})`,
+        `--sqlite-url=${sqliteUrl(dataDirectory, [`synchronous(${options.commitSync ?? 'normal'})`, ...(options.sqlitePragmas ?? [])])}`,
         `--listen-addr=127.0.0.1:${port}`,
         `--state-dir=${join(dataDirectory, 'state')}`,
         '--telemetry=disable',

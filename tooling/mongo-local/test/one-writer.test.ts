@@ -21,8 +21,8 @@ beforeAll(async () => {
   dataDirectory = mkdtempSync(join(tmpdir(), 'one-writer-'));
   server = await startLocalMongo({
     dataDirectory,
-    // The later --sqlite-url wins: the same directory, with SQLite's busy wait turned off.
-    serverArguments: [`--sqlite-url=file:${join(dataDirectory, 'sqlite')}/?_pragma=busy_timeout(0)`],
+    // SQLite's busy wait turned off: a write that would have slept fails instead.
+    sqlitePragmas: ['busy_timeout(0)'],
   });
   client = new MongoClient(server.uri, { maxPoolSize: 20 });
   await client.connect();
