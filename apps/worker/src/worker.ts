@@ -11,7 +11,6 @@ import {
   MongooseInstanceRegistry,
   MongooseJobRunLedger,
   MongooseOperatorAuditTrail,
-  MongooseRecurringJobRepository,
 } from '@app/logging';
 import {
   findRepositoryRoot,
@@ -55,7 +54,6 @@ export interface WorkerContext {
   readonly connection: Connection;
   readonly embedded: LocalMongoServer | null;
   readonly ledger: MongooseJobRunLedger;
-  readonly repository: MongooseRecurringJobRepository;
   readonly instances: MongooseInstanceRegistry;
   readonly jobs: BuiltJobs;
   readonly runtime: JobRuntime;
@@ -122,13 +120,11 @@ export async function openWorkerContext(options: OpenWorkerContextOptions): Prom
     throw serverProblem;
   }
   const ledger = new MongooseJobRunLedger(connection);
-  const repository = new MongooseRecurringJobRepository(connection);
   const instances = new MongooseInstanceRegistry(connection);
   const jobs = buildJobs(configuration, connection);
   const runtime = createJobRuntime({
     database,
     ledger,
-    repository,
     instances,
     version: workerVersion,
     jobs: jobs.enabledJobs,
@@ -142,7 +138,6 @@ export async function openWorkerContext(options: OpenWorkerContextOptions): Prom
     connection,
     embedded,
     ledger,
-    repository,
     instances,
     jobs,
     runtime,
@@ -170,12 +165,12 @@ export async function openWorkerContext(options: OpenWorkerContextOptions): Prom
 }
 
 /**
- * Creates the indexes of the ledger, the repository and the domain packages (idempotent).
- * Agenda's collection is not here: `runtime.start()` creates its unique index itself.
+ * Creates the indexes of the ledger, the instance registry and the domain packages
+ * (idempotent). Agenda's collection is not here: `runtime.start()` creates its unique index
+ * itself (the execution records live on its documents).
  */
 export async function ensureAllIndexes(context: WorkerContext): Promise<void> {
   await context.ledger.ensureIndexes();
-  await context.repository.ensureIndexes();
   await context.instances.ensureIndexes();
   await ensureIdentityIndexes(context.connection);
   await ensureNotificationIndexes(context.connection);

@@ -85,6 +85,17 @@ describe('upgrade from release 0.1.0', () => {
     expect(runIndexes).not.toContain('job_run_recent');
     expect(runIndexes).toEqual(expect.arrayContaining(['job_run_claim_unique', 'job_run_history', 'job_run_status_history']));
 
+    // The release's execution records moved onto the jobs' documents (the paused job's stays as it was).
+    const legacyRecord = fixture.recurring_job_executions!.documents.find((document) => document._id === 'IpAnonymizationJob')!;
+    const pausedDocument = await database.collection('agendaJobs').findOne({ name: 'IpAnonymizationJob' });
+    const { _id: _jobName, ...legacyFields } = legacyRecord;
+    expect(pausedDocument?.lastExecution).toEqual({
+      executedAt: legacyFields.lastExecutedAt as unknown,
+      occurrenceAt: legacyFields.lastOccurrenceAt as unknown,
+      nextScheduledAt: legacyFields.nextScheduledAt as unknown,
+      executedBy: legacyFields.lastExecutedBy as unknown,
+    });
+
     // The pending occurrence of the release was kept (its identity), and its timing recorded on it.
     const refreshed = await database.collection('agendaJobs').findOne({ name: 'RefreshTokenCleanupJob' });
     expect((refreshed?.data as { timing?: unknown } | undefined)?.timing).toMatchObject({ schedule: { kind: 'interval', everyMs: 3000 }, misfire: { kind: 'once' } });

@@ -3,7 +3,7 @@
  * test server. The package's `test` script builds first (`tsup && vitest run`).
  */
 import { getRefreshTokenModel, getUserModel } from '@app/identity';
-import { getJobRunModel, getRecurringJobExecutionModel } from '@app/logging';
+import { getJobRunModel } from '@app/logging';
 import { testDatabaseName, testMongoUri } from '@app/mongo-local/testing';
 import { enqueueEmail, getEmailQueueModel } from '@app/notifications';
 import mongoose, { type Connection } from 'mongoose';
@@ -173,9 +173,12 @@ describe('worker start', () => {
     };
     const first = await launch(environment);
     await first.waitForLog((line) => line.msg === 'worker ready');
-    const executions = getRecurringJobExecutionModel(connection);
+    const agendaJobs = connection.collection('agendaJobs');
     const execution = await waitUntil(
-      async () => (await executions.findById('RefreshTokenCleanupJob').lean()) ?? undefined,
+      async () => {
+        const document = await agendaJobs.findOne({ name: 'RefreshTokenCleanupJob', lastExecution: { $ne: null } });
+        return document === null ? undefined : { lastExecutedAt: (document.lastExecution as { executedAt: Date }).executedAt };
+      },
       30_000,
       'the first execution record',
     );
@@ -194,12 +197,16 @@ describe('worker start', () => {
     second.child.kill('SIGTERM');
     expect((await second.waitForExit(15_000)).code).toBe(0);
 
-    // Master switch off: nothing scheduled, and the pending occurrence is cancelled.
-    const agendaJobs = connection.collection('agendaJobs');
-    expect(await agendaJobs.countDocuments({ name: 'RefreshTokenCleanupJob' })).toBe(1);
+    // Master switch off: nothing scheduled, and the pending occurrence is cancelled (the
+    // execution record stays on the job's document).
+    expect(await agendaJobs.countDocuments({ name: 'RefreshTokenCleanupJob', nextRunAt: { $ne: null } })).toBe(1);
     const third = await launch({ ...environment, BACKGROUND_JOBS_ENABLED: 'false' });
     await third.waitForLog((line) => line.msg === 'worker ready');
-    expect(await agendaJobs.countDocuments({ name: 'RefreshTokenCleanupJob' })).toBe(0);
+    expect(await agendaJobs.countDocuments({ name: 'RefreshTokenCleanupJob', nextRunAt: { $ne: null } })).toBe(0);
+    expect(await agendaJobs.findOne({ name: 'RefreshTokenCleanupJob' })).toMatchObject({
+      data: null,
+      lastExecution: { executedAt: execution.lastExecutedAt },
+    });
     const disabledRow = await jobRow(third, 'RefreshTokenCleanupJob');
     expect(disabledRow).toMatchObject({ enabled: false, nextRunAt: null, lastOutcome: 'succeeded' });
     third.child.kill('SIGTERM');

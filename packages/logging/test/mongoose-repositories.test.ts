@@ -6,7 +6,6 @@ import {
   ensureLogEntryIndexes,
   getLogEntryModel,
   MongooseJobRunLedger,
-  MongooseRecurringJobRepository,
 } from '../src/index.js';
 
 let connection: Connection;
@@ -23,7 +22,7 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  for (const name of ['job_runs', 'job_run_finishes', 'recurring_job_executions', 'log_entries']) {
+  for (const name of ['job_runs', 'job_run_finishes', 'log_entries']) {
     await connection.collection(name).deleteMany({});
   }
 });
@@ -207,74 +206,6 @@ describe('MongooseJobRunLedger beyond the conformance suite', () => {
     expect(mongoose.connection.readyState).toBe(0);
     expect(Object.keys(mongoose.models)).toEqual([]);
     expect(await connection.collection('job_runs').countDocuments()).toBe(1);
-  });
-});
-
-describe('MongooseRecurringJobRepository beyond the conformance suite', () => {
-  const execution = {
-    jobName: 'LogCleanupJob',
-    lastExecutedAt: new Date('2026-03-01T00:00:01.000Z'),
-    lastOccurrenceAt: new Date('2026-03-01T00:00:00.000Z'),
-    nextScheduledAt: new Date('2026-03-02T00:00:00.000Z'),
-    lastExecutedBy: { hostName: 'worker-a', processId: 7 },
-  };
-
-  it('stores one document per job with the job name as _id', async () => {
-    const repository = new MongooseRecurringJobRepository(connection);
-    await repository.ensureIndexes();
-    expect(await repository.upsertExecution(execution)).toBe(true);
-    expect(await repository.upsertExecution({ ...execution, lastExecutedBy: null })).toBe(true);
-    const documents = await connection.collection('recurring_job_executions').find().toArray();
-    expect(documents).toEqual([
-      {
-        _id: 'LogCleanupJob',
-        lastExecutedAt: execution.lastExecutedAt,
-        lastOccurrenceAt: execution.lastOccurrenceAt,
-        nextScheduledAt: execution.nextScheduledAt,
-        lastExecutedBy: null,
-      },
-    ]);
-  });
-
-  it('keeps one record when ten connections upsert a new job at the same instant', async () => {
-    const connections = await Promise.all(
-      Array.from({ length: 10 }, () =>
-        mongoose.createConnection(testMongoUri(), { dbName: testDatabaseName() }).asPromise(),
-      ),
-    );
-    try {
-      for (let round = 0; round < 3; round += 1) {
-        const jobName = `race-${round}`;
-        await Promise.all(
-          connections.map((each, index) =>
-            new MongooseRecurringJobRepository(each).upsertExecution({
-              ...execution,
-              jobName,
-              lastExecutedBy: { hostName: 'worker', processId: index },
-            }),
-          ),
-        );
-        expect(
-          await connection.collection('recurring_job_executions').countDocuments({ _id: jobName } as never),
-        ).toBe(1);
-      }
-    } finally {
-      await Promise.all(connections.map((each) => each.close()));
-    }
-  });
-
-  it('rejects an invalid execution naming the field and stores nothing', async () => {
-    const repository = new MongooseRecurringJobRepository(connection);
-    await expect(repository.upsertExecution({ ...execution, jobName: '' })).rejects.toThrow(
-      'execution.jobName must be a non-empty string',
-    );
-    await expect(
-      repository.upsertExecution({ ...execution, lastOccurrenceAt: new Date(Number.NaN) }),
-    ).rejects.toThrow('execution.lastOccurrenceAt must be a valid Date');
-    await expect(
-      repository.upsertExecution({ ...execution, nextScheduledAt: new Date(Number.NaN) }),
-    ).rejects.toThrow('execution.nextScheduledAt must be a valid Date or null');
-    expect(await repository.listExecutions()).toEqual([]);
   });
 });
 

@@ -2,10 +2,9 @@ import { testDatabaseName, testMongoUri } from '@app/mongo-local/testing';
 import {
   describeInstanceRegistryConformance,
   describeJobRunLedgerConformance,
-  describeRecurringJobRepositoryConformance,
 } from '@app/shared-jobs/testing';
 import mongoose, { type Connection } from 'mongoose';
-import { MongooseInstanceRegistry, MongooseJobRunLedger, MongooseRecurringJobRepository } from '../src/index.js';
+import { MongooseInstanceRegistry, MongooseJobRunLedger } from '../src/index.js';
 
 /** Each instance opens its own connection to this file's database, so races are real. */
 function harnessOf<TInstance extends { ensureIndexes(): Promise<void> }>(
@@ -38,11 +37,6 @@ function harnessOf<TInstance extends { ensureIndexes(): Promise<void> }>(
 function ignoreMissing(error: unknown): void {
   if ((error as { codeName?: string }).codeName !== 'NamespaceNotFound') throw error;
 }
-
-describeRecurringJobRepositoryConformance(
-  'MongooseRecurringJobRepository',
-  harnessOf(['recurring_job_executions'], (connection) => new MongooseRecurringJobRepository(connection)),
-);
 
 describeJobRunLedgerConformance(
   'MongooseJobRunLedger',

@@ -13,7 +13,7 @@
  *   the driver's defaults, as its users run it.
  */
 import { MongoBackend } from '@agendajs/mongo-backend';
-import { MongooseInstanceRegistry, MongooseJobRunLedger, MongooseRecurringJobRepository } from '@app/logging';
+import { MongooseInstanceRegistry, MongooseJobRunLedger } from '@app/logging';
 import { parseSchedule, type JobResultSummary, type RecurringJob } from '@app/shared-jobs';
 import { Agenda, type Job } from 'agenda';
 import { MongoClient } from 'mongodb';
@@ -68,9 +68,8 @@ if (side === 'ours') {
   if (runtimeDatabase === undefined) throw new Error('replica: the mongoose connection has no database handle');
   connection.getClient().on('commandStarted', countCommand);
   const ledger = new MongooseJobRunLedger(connection);
-  const repository = new MongooseRecurringJobRepository(connection);
   const instances = new MongooseInstanceRegistry(connection);
-  await Promise.all([ledger.ensureIndexes(), repository.ensureIndexes(), instances.ensureIndexes()]);
+  await Promise.all([ledger.ensureIndexes(), instances.ensureIndexes()]);
   const jobs = names.map(
     (name, index): RecurringJob<JobResultSummary> => ({
       name,
@@ -82,7 +81,7 @@ if (side === 'ours') {
       },
     }),
   );
-  const runtime = createJobRuntime({ database: runtimeDatabase, ledger, repository, instances, version: 'bench', jobs, processEveryMs });
+  const runtime = createJobRuntime({ database: runtimeDatabase, ledger, instances, version: 'bench', jobs, processEveryMs });
   await runtime.start();
   stop = async () => {
     await runtime.drain(5000);

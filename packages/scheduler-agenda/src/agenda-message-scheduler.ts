@@ -1,15 +1,21 @@
 import {
+  findExecutionError,
   findOccurrenceError,
   type MessageScheduler,
   type OccurrenceRef,
+  type RecordOptions,
+  type RecurringJobExecution,
   type ReplaceOptions,
   type ResumePoint,
   type ScheduledOccurrence,
 } from '@app/shared-jobs';
 import { MongoServerError, ObjectId, type Collection, type Db } from 'mongodb';
 import {
+  agendaFieldsOfNewDocument,
   newPendingDocument,
   occurrenceData,
+  storedExecution,
+  toExecution,
   toScheduledOccurrence,
   type PendingOccurrenceDocument,
 } from './models/pending-occurrence-document.js';
@@ -19,6 +25,9 @@ import { defaultJobsCollectionName } from './settings.js';
 export const uniqueJobNameIndexName = 'uniqueRecurringJobName';
 
 const duplicateKeyCode = 11000;
+
+/** How often an upsert of a record that lost an insert race is replayed (it then finds the document). */
+const maxRecordUpsertAttempts = 3;
 
 export interface AgendaMessageSchedulerOptions {
   /** Agenda's collection (default `agendaJobs`). */
@@ -34,16 +43,41 @@ function holding(jobName: string, expected: OccurrenceRef): Record<string, unkno
   };
 }
 
+/** The filter part that holds while the stored record is not of a later occurrence than `record`. */
+function recordNotLaterThan(record: RecurringJobExecution): Record<string, unknown> {
+  return {
+    $or: [{ lastExecution: null }, { 'lastExecution.occurrenceAt': { $lte: new Date(record.lastOccurrenceAt.getTime()) } }],
+  };
+}
+
 function assertValid(occurrence: ScheduledOccurrence): void {
   const invalid = findOccurrenceError(occurrence);
   if (invalid !== null) throw invalid;
 }
 
+function assertValidRecord(jobName: string, { record }: RecordOptions): void {
+  if (record === undefined) return;
+  if (record.jobName !== jobName) throw new TypeError(`options.record.jobName must be the replaced job's name "${jobName}"`);
+  const invalid = findExecutionError(record);
+  if (invalid !== null) throw invalid;
+}
+
+/** The conditional write's filter and `$set` extended by the record, when one is carried. */
+function withRecord(
+  filter: Record<string, unknown>,
+  set: Record<string, unknown>,
+  { record }: RecordOptions,
+): { filter: Record<string, unknown>; set: Record<string, unknown> } {
+  if (record === undefined) return { filter, set };
+  return { filter: { ...filter, ...recordNotLaterThan(record) }, set: { ...set, lastExecution: storedExecution(record) } };
+}
+
 /**
  * {@link MessageScheduler} on Agenda's collection: one Agenda job document per job name
- * (a unique index on `name`), `data` = the occurrence, `nextRunAt` = when it is due.
- * Every write is a single-document update, atomic on MongoDB (and on the bundled
- * server); the conditional ones filter on the occurrence the document holds.
+ * (a unique index on `name`), `data` = the occurrence, `nextRunAt` = when it is due,
+ * `lastExecution` = the execution record. Every write is a single-document update,
+ * atomic on MongoDB (and on the bundled server); the conditional ones filter on the
+ * occurrence the document holds.
  */
 export class AgendaMessageScheduler implements MessageScheduler {
   readonly collection: Collection<PendingOccurrenceDocument>;
@@ -92,31 +126,41 @@ export class AgendaMessageScheduler implements MessageScheduler {
    */
   async replaceIfCurrent(expected: OccurrenceRef, next: ScheduledOccurrence, options: ReplaceOptions = {}): Promise<boolean> {
     assertValid(next);
+    assertValidRecord(next.jobName, options);
     const replacement = { data: occurrenceData(next), nextRunAt: new Date(next.runAt.getTime()) };
-    const result = await this.collection.updateOne(holding(next.jobName, expected), {
-      $set: options.handOver === true ? { ...replacement, lockedAt: null, lastFinishedAt: new Date() } : replacement,
-    });
+    const { filter, set } = withRecord(
+      holding(next.jobName, expected),
+      options.handOver === true ? { ...replacement, lockedAt: null, lastFinishedAt: new Date() } : replacement,
+      options,
+    );
+    const result = await this.collection.updateOne(filter, { $set: set });
     return result.matchedCount > 0;
   }
 
-  async replaceResumeIfCurrent(jobName: string, expected: OccurrenceRef, next: ResumePoint): Promise<boolean> {
-    const result = await this.collection.updateOne(
+  async replaceResumeIfCurrent(
+    jobName: string,
+    expected: OccurrenceRef,
+    next: ResumePoint,
+    options: RecordOptions = {},
+  ): Promise<boolean> {
+    assertValidRecord(jobName, options);
+    const { filter, set } = withRecord(
       {
         name: jobName,
         'data.resume.occurrenceAt': new Date(expected.occurrenceAt.getTime()),
         'data.resume.attempt': expected.attempt,
       },
       {
-        $set: {
-          'data.resume': {
-            occurrenceAt: new Date(next.occurrenceAt.getTime()),
-            runAt: new Date(next.runAt.getTime()),
-            attempt: next.attempt,
-            cause: next.cause,
-          },
+        'data.resume': {
+          occurrenceAt: new Date(next.occurrenceAt.getTime()),
+          runAt: new Date(next.runAt.getTime()),
+          attempt: next.attempt,
+          cause: next.cause,
         },
       },
+      options,
     );
+    const result = await this.collection.updateOne(filter, { $set: set });
     return result.matchedCount > 0;
   }
 
@@ -125,9 +169,61 @@ export class AgendaMessageScheduler implements MessageScheduler {
     return document === null ? null : toScheduledOccurrence(document);
   }
 
+  /**
+   * Clears the pending occurrence; the document stays with the execution record (and the
+   * paused flag). The lock goes too: Agenda takes an expired lock even on a document that
+   * is not due, and a cleared document must never reach a handler. A run in flight keeps
+   * running; its completion no longer finds its occurrence and only records it.
+   */
   async cancel(jobName: string): Promise<boolean> {
-    const result = await this.collection.deleteOne({ name: jobName });
-    return result.deletedCount > 0;
+    const result = await this.collection.updateOne(
+      { name: jobName, nextRunAt: { $ne: null } },
+      { $set: { nextRunAt: null, data: null, lockedAt: null } },
+    );
+    return result.matchedCount > 0;
+  }
+
+  async getLastExecution(jobName: string): Promise<RecurringJobExecution | null> {
+    const document = await this.collection.findOne({ name: jobName }, { projection: { name: 1, lastExecution: 1 } });
+    return document === null ? null : toExecution(document);
+  }
+
+  /**
+   * One conditional upsert: it matches the job's document while its record is not of a
+   * later occurrence. A later record makes the upsert insert a second document of the
+   * name, which the unique index refuses (E11000): that is the "refused" answer. A job
+   * without a document gets one with the record and nothing pending.
+   */
+  async upsertExecution(execution: RecurringJobExecution): Promise<boolean> {
+    const invalid = findExecutionError(execution);
+    if (invalid !== null) throw invalid;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.collection.updateOne(
+          { name: execution.jobName, ...recordNotLaterThan(execution) },
+          { $set: { lastExecution: storedExecution(execution) }, $setOnInsert: agendaFieldsOfNewDocument() },
+          { upsert: true },
+        );
+        return true;
+      } catch (error) {
+        if (!(error instanceof MongoServerError) || error.code !== duplicateKeyCode) throw error;
+      }
+      // Either a later record exists (refused), or a concurrent first insert won the race
+      // and this one may still apply: look, and replay at most a few times.
+      const stored = await this.getLastExecution(execution.jobName);
+      if (stored !== null && stored.lastOccurrenceAt.getTime() > execution.lastOccurrenceAt.getTime()) return false;
+      if (attempt >= maxRecordUpsertAttempts) {
+        throw new Error(`execution of job "${execution.jobName}" could not be written after ${attempt} attempts`);
+      }
+    }
+  }
+
+  async listExecutions(): Promise<RecurringJobExecution[]> {
+    const documents = await this.collection
+      .find({ lastExecution: { $ne: null } }, { projection: { name: 1, lastExecution: 1 } })
+      .sort({ name: 1 })
+      .toArray();
+    return documents.flatMap((document) => toExecution(document) ?? []);
   }
 
   /** Whether the job is paused (Agenda's `disabled` flag on its document). */

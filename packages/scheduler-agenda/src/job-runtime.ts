@@ -22,7 +22,6 @@ import {
   type JobRunLedger,
   type JobTiming,
   type RecurringJob,
-  type RecurringJobRepository,
   type RetryPolicy,
   type RunPage,
   type RunQuery,
@@ -33,7 +32,8 @@ import {
 import { Agenda, type Job } from 'agenda';
 import type { Db } from 'mongodb';
 import { AgendaMessageScheduler } from './agenda-message-scheduler.js';
-import { readOccurrenceData, UnreadableOccurrenceError } from './models/pending-occurrence-document.js';
+import { adoptLegacyExecutionRecords } from './migrations/legacy-execution-records.js';
+import { readOccurrenceData, toExecution, UnreadableOccurrenceError } from './models/pending-occurrence-document.js';
 import { OccurrenceGuardBackend } from './occurrence-guard-backend.js';
 import { sweepLapsedRuns } from './runtime/lapsed-run-sweeper.js';
 import { LockManager } from './runtime/lock-manager.js';
@@ -47,7 +47,6 @@ export interface JobRuntimeOptions extends RuntimeSettingsInput {
   /** The database holding Agenda's collection (a `mongodb` driver `Db`). */
   readonly database: Db;
   readonly ledger: JobRunLedger;
-  readonly repository: RecurringJobRepository;
   readonly instances: InstanceRegistry;
   readonly jobs: readonly RecurringJob<JobResultSummary>[];
   /** This worker's release, shown with its instance. */
@@ -174,7 +173,7 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
     startedAt: clock.now(),
   };
   const scheduler = new AgendaMessageScheduler(options.database, { collectionName: settings.collectionName });
-  const service = new DefaultRecurringJobService({ repository: options.repository, scheduler, clock });
+  const service = new DefaultRecurringJobService({ scheduler, clock });
   const agendaName = `${formatInstance(instance)}#${identity.instanceId.slice(0, 8)}`;
   const lockManager = new LockManager({
     clock,
@@ -369,6 +368,10 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
     async start() {
       if (state !== 'new') throw new Error(`runtime cannot start: it is ${state}`);
       await scheduler.ensureIndexes();
+      const adopted = await adoptLegacyExecutionRecords(options.database, scheduler, [...registered.keys()]);
+      if (adopted.length > 0) {
+        logger.info('execution records adopted from recurring_job_executions', { jobNames: adopted });
+      }
       await lockManager.start();
       for (const job of registered.values()) await ensureScheduled(job);
       state = 'started';
@@ -382,9 +385,8 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
     },
     async listJobs() {
       const names = [...registered.keys()].sort();
-      const [latestRuns, executions, documents, running] = await Promise.all([
+      const [latestRuns, documents, running] = await Promise.all([
         options.ledger.listLatestRunPerJob(names),
-        options.repository.listExecutions(),
         scheduler.findDocuments(names),
         Promise.all(
           names.map((jobName) => options.ledger.listRuns({ jobName, statuses: ['running'], limit: 20 })),
@@ -410,7 +412,7 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
           next,
           lastRun: latestRuns.find((entry) => entry.jobName === name) ?? null,
           running: running[index]!.runs,
-          lastExecutedAt: executions.find((entry) => entry.jobName === name)?.lastExecutedAt ?? null,
+          lastExecutedAt: document === undefined ? null : (toExecution(document)?.lastExecutedAt ?? null),
         };
       });
     },
@@ -441,15 +443,15 @@ export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
         };
       });
     },
+    // A job without a pending occurrence (never started, or cancelled) gets one first, so
+    // pausing or resuming never leaves a registered job without its chain.
     async pause(jobName) {
-      const job = requireJob(jobName);
-      if (await scheduler.setPaused(jobName, true)) return;
-      await pendingOf(job);
+      await pendingOf(requireJob(jobName));
       await scheduler.setPaused(jobName, true);
     },
     async resume(jobName) {
-      const job = requireJob(jobName);
-      if (!(await scheduler.setPaused(jobName, false))) await pendingOf(job);
+      await pendingOf(requireJob(jobName));
+      await scheduler.setPaused(jobName, false);
     },
     async rerun(jobName, occurrenceAt, actor) {
       const job = requireJob(jobName);

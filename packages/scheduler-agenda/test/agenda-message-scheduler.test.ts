@@ -1,16 +1,21 @@
 import type { ScheduledOccurrence } from '@app/shared-jobs';
-import { describeMessageSchedulerConformance } from '@app/shared-jobs/testing';
+import {
+  describeMessageSchedulerConformance,
+  describeRecurringJobRepositoryConformance,
+  type MessageSchedulerHarness,
+} from '@app/shared-jobs/testing';
 import { testDatabaseName, testMongoUri } from '@app/mongo-local/testing';
 import { Agenda } from 'agenda';
 import { MongoClient, type Document } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MongoBackend } from '@agendajs/mongo-backend';
-import { AgendaMessageScheduler, OccurrenceGuardBackend } from '../src/index.js';
+import { AgendaMessageScheduler, OccurrenceGuardBackend, type PendingOccurrenceDocument } from '../src/index.js';
 import { ScanProbe } from '../src/runtime/scan-probe.js';
 
 let collectionCounter = 0;
 
-describeMessageSchedulerConformance('AgendaMessageScheduler on the test server', async () => {
+/** Schedulers on a fresh collection, each on its own connection. */
+async function schedulerHarness(): Promise<MessageSchedulerHarness> {
   collectionCounter += 1;
   const collectionName = `agendaJobs_conformance_${collectionCounter}`;
   const clients: MongoClient[] = [];
@@ -26,13 +31,21 @@ describeMessageSchedulerConformance('AgendaMessageScheduler on the test server',
       await scheduler.ensureIndexes();
       return scheduler;
     },
-    countPendingRecords: (jobName) => adminCollection.countDocuments({ name: jobName }),
+    async countPendingRecords(jobName) {
+      // One document per job, holding the pending occurrence (if any) and the record.
+      const documents = await adminCollection.countDocuments({ name: jobName });
+      if (documents > 1) throw new Error(`${documents} documents for job "${jobName}"`);
+      return adminCollection.countDocuments({ name: jobName, nextRunAt: { $ne: null } });
+    },
     async teardown() {
       await Promise.all(clients.map((client) => client.close()));
       await admin.close();
     },
   };
-});
+}
+
+describeMessageSchedulerConformance('AgendaMessageScheduler on the test server', schedulerHarness);
+describeRecurringJobRepositoryConformance('AgendaMessageScheduler on the test server', schedulerHarness);
 
 describe('AgendaMessageScheduler with Agenda processing the document', () => {
   let client: MongoClient;
@@ -108,6 +121,13 @@ describe('AgendaMessageScheduler with Agenda processing the document', () => {
     await scheduler.ensureIndexes();
     const first = occurrence('handed', new Date(Date.now() - 1000), { runAt: new Date() });
     const next = occurrence('handed', new Date(Date.now() + 3_600_000));
+    const record = {
+      jobName: 'handed',
+      lastExecutedAt: new Date(),
+      lastOccurrenceAt: first.occurrenceAt,
+      nextScheduledAt: next.occurrenceAt,
+      lastExecutedBy: { hostName: 'worker-a', processId: 7 },
+    };
     const backend = new OccurrenceGuardBackend(database, collectionName);
     const agenda = new Agenda({ name: 'hand-over-agenda', backend, processEvery: 100 });
     const writes: string[] = [];
@@ -122,7 +142,7 @@ describe('AgendaMessageScheduler with Agenda processing the document', () => {
     agenda.define('handed', async (job) => {
       lockedDuringRun = (await database.collection(collectionName).findOne({ name: 'handed' }))?.lockedAt;
       writes.length = 0;
-      expect(await scheduler.replaceIfCurrent(first, next, { handOver: true })).toBe(true);
+      expect(await scheduler.replaceIfCurrent(first, next, { handOver: true, record })).toBe(true);
       backend.handedOver(String(job.attrs._id));
     });
     await scheduler.schedule(first);
@@ -130,12 +150,20 @@ describe('AgendaMessageScheduler with Agenda processing the document', () => {
     await completed;
     await agenda.stop(false);
     expect(lockedDuringRun).toBeInstanceOf(Date);
-    // The replacement was the only write after the lock: no unlock followed it.
+    // The replacement, with the execution record, was the only write after the lock: no
+    // unlock and no record of its own followed it.
     expect(writes).toEqual(['update']);
     expect(await scheduler.getPending('handed')).toEqual(next);
+    expect(await scheduler.getLastExecution('handed')).toEqual(record);
     const document = await database.collection(collectionName).findOne({ name: 'handed' });
     expect(document?.lockedAt).toBeNull();
     expect(document?.lastFinishedAt).toBeInstanceOf(Date);
+    expect(document?.lastExecution).toEqual({
+      executedAt: record.lastExecutedAt,
+      occurrenceAt: record.lastOccurrenceAt,
+      nextScheduledAt: record.nextScheduledAt,
+      executedBy: record.lastExecutedBy,
+    });
     await monitored.close();
   });
 
@@ -397,6 +425,68 @@ describe('AgendaMessageScheduler with Agenda processing the document', () => {
     await agenda.stop(false);
     expect(runs).toBe(1);
     expect(await scheduler.isPaused('paused-job')).toBe(false);
+  });
+
+  it('cancels by clearing the occurrence and the lock, so Agenda never hands the document over again', async () => {
+    const { database, scheduler } = await dueNow('agendaJobs_cancel', 'cancelled');
+    const collection = database.collection('agendaJobs_cancel');
+    // Locked by a worker that then died: Agenda would take the expired lock of any document.
+    await collection.updateOne({ name: 'cancelled' }, { $set: { lockedAt: new Date(Date.now() - 3_600_000) } });
+    await scheduler.upsertExecution({
+      jobName: 'cancelled',
+      lastExecutedAt: new Date(0),
+      lastOccurrenceAt: new Date(0),
+      nextScheduledAt: null,
+      lastExecutedBy: null,
+    });
+    expect(await scheduler.cancel('cancelled')).toBe(true);
+    expect(await collection.findOne({ name: 'cancelled' }, { projection: { _id: 0, data: 1, nextRunAt: 1, lockedAt: 1 } })).toEqual({
+      data: null,
+      nextRunAt: null,
+      lockedAt: null,
+    });
+    const agendaBackend = new MongoBackend({ mongo: database, collection: 'agendaJobs_cancel' });
+    await agendaBackend.connect();
+    const now = new Date();
+    expect(await agendaBackend.repository.getNextJobToRun('cancelled', now, new Date(now.getTime() - 10_000), now, {})).toBeUndefined();
+    expect((await scheduler.getLastExecution('cancelled'))?.lastOccurrenceAt).toEqual(new Date(0));
+  });
+
+  it('keeps one document when ten connections record a job without one at the same instant', async () => {
+    const collectionName = 'agendaJobs_record_race';
+    const clients = await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        const each = new MongoClient(testMongoUri());
+        await each.connect();
+        return each;
+      }),
+    );
+    try {
+      const schedulers = clients.map((each) => new AgendaMessageScheduler(each.db(testDatabaseName()), { collectionName }));
+      await schedulers[0]!.ensureIndexes();
+      for (let round = 0; round < 3; round += 1) {
+        const jobName = `race-${round}`;
+        const outcomes = await Promise.all(
+          schedulers.map((scheduler, index) =>
+            scheduler.upsertExecution({
+              jobName,
+              lastExecutedAt: new Date(1000 * index),
+              lastOccurrenceAt: new Date(1000 * index),
+              nextScheduledAt: null,
+              lastExecutedBy: { hostName: 'worker', processId: index },
+            }),
+          ),
+        );
+        const documents = await client.db(testDatabaseName()).collection<PendingOccurrenceDocument>(collectionName).find({ name: jobName }).toArray();
+        expect(documents).toHaveLength(1);
+        // The latest occurrence's record stays, whoever came last; the refused ones said so.
+        expect(documents[0]?.lastExecution?.executedBy).toEqual({ hostName: 'worker', processId: 9 });
+        expect(outcomes[9]).toBe(true);
+        expect(documents[0]).toMatchObject({ nextRunAt: null, data: null, lockedAt: null, type: 'normal' });
+      }
+    } finally {
+      await Promise.all(clients.map((each) => each.close()));
+    }
   });
 
   it('reads a document written by release 0.1.0 (occurrence and attempt only)', async () => {

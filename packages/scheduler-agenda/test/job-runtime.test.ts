@@ -1,5 +1,5 @@
 /** The runtime in-process against the real server with the Mongo ledger: operator controls. */
-import { MongooseInstanceRegistry, MongooseJobRunLedger, MongooseRecurringJobRepository } from '@app/logging';
+import { MongooseInstanceRegistry, MongooseJobRunLedger } from '@app/logging';
 import { testDatabaseName, testMongoUri } from '@app/mongo-local/testing';
 import type { JobContext, JobResultSummary, RecurringJob, ScheduledOccurrence } from '@app/shared-jobs';
 import { MongoClient, type Db } from 'mongodb';
@@ -18,7 +18,6 @@ import {
 let clients: MongoClient[] = [];
 let connection: Connection;
 let ledger: MongooseJobRunLedger;
-let repository: MongooseRecurringJobRepository;
 let instances: MongooseInstanceRegistry;
 
 const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
@@ -78,7 +77,6 @@ async function runtimeWith(
   return createJobRuntime({
     database: await newDatabase(),
     ledger,
-    repository,
     instances,
     version: '9.9.9-test',
     jobs,
@@ -92,10 +90,8 @@ async function runtimeWith(
 beforeAll(async () => {
   connection = await mongoose.createConnection(testMongoUri(), { dbName: testDatabaseName() }).asPromise();
   ledger = new MongooseJobRunLedger(connection);
-  repository = new MongooseRecurringJobRepository(connection);
   instances = new MongooseInstanceRegistry(connection);
   await ledger.ensureIndexes();
-  await repository.ensureIndexes();
   await instances.ensureIndexes();
 });
 
@@ -191,7 +187,7 @@ describe('createJobRuntime', () => {
     await waitUntil(
       'the triggered run recorded',
       async () =>
-        (await repository.getLastExecution('trigger-during-run'))?.lastOccurrenceAt.getTime() === trigger.occurrenceAt.getTime(),
+        (await runtime.scheduler.getLastExecution('trigger-during-run'))?.lastOccurrenceAt.getTime() === trigger.occurrenceAt.getTime(),
     );
     const [firstRun] = await ledger.listOccurrenceRuns('trigger-during-run', starts[0]!);
     expect(firstRun?.status).toBe('succeeded');
@@ -250,9 +246,14 @@ describe('createJobRuntime', () => {
     expect(before).toMatchObject({ name: 'never-scheduled', next: null, lastRun: null, paused: false });
     await runtime.resume('never-scheduled', 'cli:ops');
     expect((await runtime.listJobs())[0]?.next).not.toBeNull();
+    // Cancelled (its document stays, with nothing pending): pausing and resuming bring the chain back.
     await runtime.scheduler.cancel('never-scheduled');
     await runtime.pause('never-scheduled', 'cli:ops');
     expect((await runtime.listJobs())[0]).toMatchObject({ paused: true });
+    expect((await runtime.listJobs())[0]?.next).not.toBeNull();
+    await runtime.scheduler.cancel('never-scheduled');
+    await runtime.resume('never-scheduled', 'cli:ops');
+    expect((await runtime.listJobs())[0]).toMatchObject({ paused: false });
     expect((await runtime.listJobs())[0]?.next).not.toBeNull();
     // A failed occurrence whose retry is pending, and one still running, cannot be rerun.
     const occurrenceAt = new Date(Date.UTC(2026, 0, 1));

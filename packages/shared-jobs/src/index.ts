@@ -35,7 +35,7 @@ export {
   type RunPage,
   type RunQuery,
 } from './job-run-ledger.js';
-export type { MessageScheduler, ReplaceOptions } from './message-scheduler.js';
+export type { MessageScheduler, RecordOptions, ReplaceOptions } from './message-scheduler.js';
 export { computeNextOccurrence, cronOf, reconsiderOverdue } from './next-occurrence.js';
 export {
   assertValidOccurrence,
@@ -48,6 +48,7 @@ export {
   type ResumePoint,
   type ScheduledOccurrence,
 } from './occurrence.js';
+export { findExecutionError } from './recurring-job-repository.js';
 export type { RecurringJobExecution, RecurringJobRepository } from './recurring-job-repository.js';
 export {
   DefaultRecurringJobService,

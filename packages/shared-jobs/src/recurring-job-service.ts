@@ -9,7 +9,7 @@ import type { InstanceIdentity } from './instance.js';
 import type { MessageScheduler } from './message-scheduler.js';
 import { computeNextOccurrence, reconsiderOverdue } from './next-occurrence.js';
 import type { ScheduledOccurrence } from './occurrence.js';
-import type { RecurringJobExecution, RecurringJobRepository } from './recurring-job-repository.js';
+import type { RecurringJobExecution } from './recurring-job-repository.js';
 import { assertValidTiming, isSameTiming, type JobTiming } from './timing.js';
 
 /** A job as the scheduling operations see it. */
@@ -88,7 +88,7 @@ export interface RecurringJobService {
 }
 
 export interface DefaultRecurringJobServiceOptions {
-  readonly repository: RecurringJobRepository;
+  /** The pending occurrences and the execution records. */
   readonly scheduler: MessageScheduler;
   readonly clock: Clock;
 }
@@ -97,12 +97,10 @@ export interface DefaultRecurringJobServiceOptions {
 const maxStartUpRounds = 5;
 
 export class DefaultRecurringJobService implements RecurringJobService {
-  private readonly repository: RecurringJobRepository;
   private readonly scheduler: MessageScheduler;
   private readonly clock: Clock;
 
   constructor(options: DefaultRecurringJobServiceOptions) {
-    this.repository = options.repository;
     this.scheduler = options.scheduler;
     this.clock = options.clock;
   }
@@ -113,7 +111,7 @@ export class DefaultRecurringJobService implements RecurringJobService {
       // Pending first, then the execution: if another instance records a completion in
       // between, we compute from the newer execution and agree with what it scheduled.
       const pending = await this.scheduler.getPending(job.jobName);
-      const lastExecution = await this.repository.getLastExecution(job.jobName);
+      const lastExecution = await this.scheduler.getLastExecution(job.jobName);
       const now = this.clock.now();
       const adopted: JobTiming = { ...job.timing, since: now };
       if (pending === null) {
@@ -165,18 +163,31 @@ export class DefaultRecurringJobService implements RecurringJobService {
       };
       return { next: retry, applied: await this.advance(occurrence, retry) };
     }
-    let next: ScheduledOccurrence;
     if (occurrence.cause === 'rerun') {
-      // A rerun repairs an old occurrence: the chain continues where it was.
+      // A rerun repairs an old occurrence: the chain continues where it was, unrecorded.
       const resume = occurrence.resume ?? null;
-      next =
+      const next: ScheduledOccurrence =
         resume === null
-          ? computeNextOccurrence(jobName, timing, await this.repository.getLastExecution(jobName), now)
+          ? computeNextOccurrence(jobName, timing, await this.scheduler.getLastExecution(jobName), now)
           : { jobName, ...resume, requestedBy: null, resume: null, timing };
-    } else {
-      next = await this.recordExecution(input, now);
+      return { next, applied: await this.advance(occurrence, next) };
     }
-    return { next, applied: await this.advance(occurrence, next) };
+    const completed: RecurringJobExecution = {
+      jobName,
+      lastExecutedAt: input.startedAt,
+      lastOccurrenceAt: occurrence.occurrenceAt,
+      nextScheduledAt: null,
+      lastExecutedBy: input.executedBy,
+    };
+    const next = computeNextOccurrence(jobName, timing, completed, now);
+    const record: RecurringJobExecution = { ...completed, nextScheduledAt: next.occurrenceAt };
+    const applied = await this.advance(occurrence, next, record);
+    // Neither write was made: the pending occurrence was replaced meanwhile (the record is
+    // then stored alone), or a later occurrence's record is stored (a stale completion):
+    // what follows is computed from that record.
+    if (applied !== 'kept' || (await this.scheduler.upsertExecution(record))) return { next, applied };
+    const after = computeNextOccurrence(jobName, timing, await this.scheduler.getLastExecution(jobName), now);
+    return { next: after, applied: await this.advance(occurrence, after) };
   }
 
   async applyMisfire(occurrence: ScheduledOccurrence, timing: JobTiming): Promise<ScheduledOccurrence | null> {
@@ -187,31 +198,21 @@ export class DefaultRecurringJobService implements RecurringJobService {
   }
 
   /**
-   * Records the completed occurrence and computes what follows it. The record is written
-   * unless a later occurrence's is already stored (then the next is computed from that).
+   * Makes `next` follow `completed`, with the completed occurrence's record in the same
+   * write (one write per completion). When no write is made the record is not written.
    */
-  private async recordExecution(input: CompleteOccurrenceInput, now: Date): Promise<ScheduledOccurrence> {
-    const jobName = input.occurrence.jobName;
-    const completed: RecurringJobExecution = {
-      jobName,
-      lastExecutedAt: input.startedAt,
-      lastOccurrenceAt: input.occurrence.occurrenceAt,
-      nextScheduledAt: null,
-      lastExecutedBy: input.executedBy,
-    };
-    const next = computeNextOccurrence(jobName, input.timing, completed, now);
-    if (await this.repository.upsertExecution({ ...completed, nextScheduledAt: next.occurrenceAt })) return next;
-    return computeNextOccurrence(jobName, input.timing, await this.repository.getLastExecution(jobName), now);
-  }
-
   private async advance(
     completed: ScheduledOccurrence,
     next: ScheduledOccurrence,
+    record?: RecurringJobExecution,
   ): Promise<CompletionResult['applied']> {
+    const withRecord = record === undefined ? {} : { record };
     // The caller ran `completed`: the next one is free for any instance at once.
-    if (await this.scheduler.replaceIfCurrent(completed, next, { handOver: true })) return 'advanced';
+    if (await this.scheduler.replaceIfCurrent(completed, next, { handOver: true, ...withRecord })) return 'advanced';
     const resume = { occurrenceAt: next.occurrenceAt, runAt: next.runAt, attempt: next.attempt, cause: next.cause };
-    if (await this.scheduler.replaceResumeIfCurrent(completed.jobName, completed, resume)) return 'resume-updated';
+    if (await this.scheduler.replaceResumeIfCurrent(completed.jobName, completed, resume, withRecord)) {
+      return 'resume-updated';
+    }
     return 'kept';
   }
 }

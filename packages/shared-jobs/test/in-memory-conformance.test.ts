@@ -6,7 +6,6 @@ import {
   InMemoryInstanceRegistry,
   InMemoryJobRunLedger,
   InMemoryMessageScheduler,
-  InMemoryRecurringJobRepository,
 } from '../src/testing/index.js';
 
 describeMessageSchedulerConformance('in-memory', () => {
@@ -18,10 +17,10 @@ describeMessageSchedulerConformance('in-memory', () => {
   });
 });
 
-describeRecurringJobRepositoryConformance('in-memory', () => {
-  const repository = new InMemoryRecurringJobRepository();
+describeRecurringJobRepositoryConformance('in-memory message scheduler', () => {
+  const scheduler = new InMemoryMessageScheduler();
   return Promise.resolve({
-    createInstance: () => Promise.resolve(repository),
+    createInstance: () => Promise.resolve(scheduler),
     teardown: () => Promise.resolve(),
   });
 });

@@ -12,7 +12,7 @@ import {
   type RecurringJobExecution,
   type ScheduledOccurrence,
 } from '../src/index.js';
-import { FakeClock, InMemoryMessageScheduler, InMemoryRecurringJobRepository } from '../src/testing/index.js';
+import { FakeClock, InMemoryMessageScheduler } from '../src/testing/index.js';
 
 const minute = 60_000;
 const hour = 60 * minute;
@@ -26,10 +26,10 @@ const quarterly: JobTiming = {
 const worker = { hostName: 'worker-1', processId: 4242 };
 
 function createService(clock = new FakeClock(start)) {
-  const repository = new InMemoryRecurringJobRepository();
   const scheduler = new InMemoryMessageScheduler();
-  const service = new DefaultRecurringJobService({ repository, scheduler, clock });
-  return { service, repository, scheduler, clock };
+  const service = new DefaultRecurringJobService({ scheduler, clock });
+  // The scheduler keeps the execution records too.
+  return { service, repository: scheduler, scheduler, clock };
 }
 
 function executionAt(lastExecutedAt: Date, lastOccurrenceAt = lastExecutedAt): RecurringJobExecution {
@@ -192,24 +192,28 @@ describe('DefaultRecurringJobService.completeOccurrence', () => {
     });
   });
 
-  it('hands the next occurrence and a retry over (the run is done with the completed one)', async () => {
-    const repository = new InMemoryRecurringJobRepository();
-    const handOvers: (boolean | undefined)[] = [];
+  it('hands the next occurrence and a retry over in one write each, the record in the same write', async () => {
+    const writes: string[] = [];
     const scheduler = new (class extends InMemoryMessageScheduler {
       override replaceIfCurrent(expected: ScheduledOccurrence, next: ScheduledOccurrence, options?: ReplaceOptions) {
-        handOvers.push(options?.handOver);
+        writes.push(`replace handOver=${String(options?.handOver)} record=${options?.record === undefined ? 'no' : 'yes'}`);
         return super.replaceIfCurrent(expected, next, options);
       }
+      override upsertExecution(execution: RecurringJobExecution) {
+        writes.push('upsertExecution');
+        return super.upsertExecution(execution);
+      }
     })();
-    const service = new DefaultRecurringJobService({ repository, scheduler, clock: new FakeClock(start) });
+    const service = new DefaultRecurringJobService({ scheduler, clock: new FakeClock(start) });
     const handed = occurrence();
     await scheduler.schedule(handed);
     const retry = await service.completeOccurrence(completion(handed, { outcome: 'failed', retryDelayMs: 1000 }));
     await service.completeOccurrence(completion(retry.next));
-    expect(handOvers).toEqual([true, true]);
+    expect(writes).toEqual(['replace handOver=true record=no', 'replace handOver=true record=yes']);
+    expect(await scheduler.getLastExecution(jobName)).toMatchObject({ lastOccurrenceAt: start });
     // Start-up's replacement is not a completion: a run in flight keeps its hold.
     await service.ensureScheduled({ jobName, timing: quarterly }, start);
-    expect(handOvers).toEqual([true, true, undefined]);
+    expect(writes.at(-1)).toBe('replace handOver=undefined record=no');
   });
 
   it('schedules the retry of a failure with attempts left, without recording an execution', async () => {

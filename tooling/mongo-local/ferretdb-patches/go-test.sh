@@ -10,4 +10,4 @@ trap 'rm -rf "$work"' EXIT
 "$here/source-tree.sh" "$work/src"
 cd "$work/src"
 GOFLAGS=-mod=mod go test -buildvcs=false "$@" \
-  ./internal/backends/sqlite/... ./internal/handler/sjson/... ./internal/types/... ./internal/util/fsql/... ./internal/handler/
+  ./internal/backends/sqlite/... ./internal/handler/sjson/... ./internal/types/... ./internal/util/fsql/... ./internal/handler/ ./internal/handler/common/

@@ -5,13 +5,19 @@
  * `nextRunAt` is when it is due. The other fields are the ones Agenda's own `saveJob`
  * writes for a new job, so Agenda processes the document like its own.
  *
+ * `lastExecution` is the job's execution record (`RecurringJobRepository`): a completion
+ * writes it and the next occurrence in one update. A job without a pending occurrence
+ * (cancelled, or only recorded) has `nextRunAt` and `data` null: Agenda never runs it.
+ *
  * Documents written by release 0.1.0 hold only `{ occurrenceAt, attempt }`: they read as
  * cause `schedule` (or `retry` past the first attempt) with an unknown timing.
  */
 import {
   occurrenceCauses,
+  type InstanceIdentity,
   type JobTiming,
   type OccurrenceCause,
+  type RecurringJobExecution,
   type ResumePoint,
   type ScheduledOccurrence,
 } from '@app/shared-jobs';
@@ -37,11 +43,21 @@ export interface PendingOccurrenceData {
   readonly timing?: StoredTiming | null;
 }
 
+/** The execution record on a job's document. */
+export interface StoredExecution {
+  readonly executedAt: Date;
+  readonly occurrenceAt: Date;
+  readonly nextScheduledAt: Date | null;
+  readonly executedBy: InstanceIdentity | null;
+}
+
 export interface PendingOccurrenceDocument {
   _id?: ObjectId;
   name: string;
-  data: PendingOccurrenceData;
+  /** Null when no occurrence is pending. */
+  data: PendingOccurrenceData | null;
   nextRunAt: Date | null;
+  lastExecution?: StoredExecution | null;
   lockedAt?: Date | null;
   disabled?: boolean | null;
   lastRunAt?: Date | null;
@@ -53,10 +69,22 @@ export interface PendingOccurrenceDocument {
 export function newPendingDocument(occurrence: ScheduledOccurrence): PendingOccurrenceDocument & Record<string, unknown> {
   return {
     name: occurrence.jobName,
+    ...agendaFieldsOfNewDocument(),
     data: occurrenceData(occurrence),
+    nextRunAt: new Date(occurrence.runAt.getTime()),
+  };
+}
+
+/**
+ * The fields Agenda's `saveJob` writes for a new job, with nothing pending (`data` and
+ * `nextRunAt` null): the base of every document this package inserts.
+ */
+export function agendaFieldsOfNewDocument(): Omit<PendingOccurrenceDocument, 'name'> & Record<string, unknown> {
+  return {
+    data: null,
     type: 'normal',
     priority: 0,
-    nextRunAt: new Date(occurrence.runAt.getTime()),
+    nextRunAt: null,
     lockedAt: null,
     disabled: false,
     lastRunAt: null,
@@ -74,6 +102,33 @@ export function newPendingDocument(occurrence: ScheduledOccurrence): PendingOccu
 
 function storedTiming(timing: JobTiming): StoredTiming {
   return { schedule: timing.schedule, misfire: timing.misfire, since: timing.since ?? null };
+}
+
+/** The stored form of an execution record (the job name is the document's `name`). */
+export function storedExecution(execution: RecurringJobExecution): StoredExecution {
+  const executedBy = execution.lastExecutedBy;
+  return {
+    executedAt: new Date(execution.lastExecutedAt.getTime()),
+    occurrenceAt: new Date(execution.lastOccurrenceAt.getTime()),
+    nextScheduledAt: execution.nextScheduledAt === null ? null : new Date(execution.nextScheduledAt.getTime()),
+    executedBy: executedBy === null ? null : { hostName: executedBy.hostName, processId: executedBy.processId },
+  };
+}
+
+/** The execution record of a document, or null when it has none. */
+export function toExecution(document: Pick<PendingOccurrenceDocument, 'name' | 'lastExecution'>): RecurringJobExecution | null {
+  const stored = document.lastExecution;
+  if (stored === undefined || stored === null) return null;
+  return {
+    jobName: document.name,
+    lastExecutedAt: stored.executedAt,
+    lastOccurrenceAt: stored.occurrenceAt,
+    nextScheduledAt: stored.nextScheduledAt ?? null,
+    lastExecutedBy:
+      stored.executedBy === null || stored.executedBy === undefined
+        ? null
+        : { hostName: stored.executedBy.hostName, processId: stored.executedBy.processId },
+  };
 }
 
 export function occurrenceData(occurrence: ScheduledOccurrence): PendingOccurrenceData {

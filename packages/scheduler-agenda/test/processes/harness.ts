@@ -2,7 +2,7 @@
  * What the process tests share: worker processes (the bundled fixture) on a database of
  * the test server (or a private server a test can stop), and reads of the ledger.
  */
-import { MongooseInstanceRegistry, MongooseJobRunLedger, MongooseRecurringJobRepository, getJobRunModel } from '@app/logging';
+import { MongooseInstanceRegistry, MongooseJobRunLedger, getJobRunModel } from '@app/logging';
 import { testDatabaseName, testMongoUri } from '@app/mongo-local/testing';
 import type { JobRun } from '@app/shared-jobs';
 import { MongoClient, type Db } from 'mongodb';
@@ -31,7 +31,6 @@ export async function waitUntil<TValue>(
 export interface ProcessHarness {
   readonly database: Db;
   readonly ledger: MongooseJobRunLedger;
-  readonly repository: MongooseRecurringJobRepository;
   readonly instances: MongooseInstanceRegistry;
   readonly scheduler: AgendaMessageScheduler;
   readonly connection: Connection;
@@ -55,17 +54,14 @@ export async function openHarness(mongoUri: string = testMongoUri(), databaseNam
   const database = client.db(databaseName);
   const connection = await mongoose.createConnection(mongoUri, { dbName: databaseName }).asPromise();
   const ledger = new MongooseJobRunLedger(connection);
-  const repository = new MongooseRecurringJobRepository(connection);
   const instances = new MongooseInstanceRegistry(connection);
   await ledger.ensureIndexes();
-  await repository.ensureIndexes();
   await instances.ensureIndexes();
   const running: WorkerHandle[] = [];
   const runModel = getJobRunModel(connection);
   return {
     database,
     ledger,
-    repository,
     instances,
     connection,
     scheduler: new AgendaMessageScheduler(database),

@@ -43,7 +43,7 @@ describe('worker processes: lifecycle', () => {
     expect(await harness.database.collection('agendaJobs').countDocuments({ name: 'restart-job' })).toBe(1);
     const runs = await harness.allRuns('restart-job');
     expect(runs.map((run) => run.status)).toEqual(['succeeded']);
-    const execution = await harness.repository.getLastExecution('restart-job');
+    const execution = await harness.scheduler.getLastExecution('restart-job');
     expect(execution?.lastExecutedAt).toEqual(runs[0]!.startedAt);
     const pending = await harness.scheduler.getPending('restart-job');
     expect(pending).toMatchObject({
@@ -175,7 +175,6 @@ describe('worker processes: lifecycle', () => {
     const command = createJobRuntime({
       database: harness.database,
       ledger: harness.ledger,
-      repository: harness.repository,
       instances: new MongooseInstanceRegistry(harness.connection),
       version: 'cli',
       jobs: [job],

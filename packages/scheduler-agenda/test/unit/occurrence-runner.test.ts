@@ -17,7 +17,6 @@ import {
   FakeClock,
   InMemoryJobRunLedger,
   InMemoryMessageScheduler,
-  InMemoryRecurringJobRepository,
 } from '@app/shared-jobs/testing';
 import { context, metrics, SpanStatusCode, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -118,8 +117,8 @@ function setup(options: { onRunFinished?: (event: RunFinishedEvent) => void } = 
   const clock = new FakeClock(new Date('2026-03-01T12:00:00.000Z'));
   const ledger = new InMemoryJobRunLedger();
   const scheduler = new InMemoryMessageScheduler();
-  const repository = new InMemoryRecurringJobRepository();
-  const service = new DefaultRecurringJobService({ repository, scheduler, clock });
+  const repository = scheduler; // the scheduler keeps the execution records
+  const service = new DefaultRecurringJobService({ scheduler, clock });
   const lines: LogLine[] = [];
   const events: RunFinishedEvent[] = [];
   const logger = recordingLogger(lines);

@@ -73,6 +73,23 @@ function existingRun(claim: ClaimRunResult): JobRun {
   return (claim as Extract<ClaimRunResult, { claimed: false }>).existing;
 }
 
+const instanceA: InstanceIdentity = { hostName: 'worker-a', processId: 101 };
+const instanceB: InstanceIdentity = { hostName: 'worker-b', processId: 202 };
+
+function executionOf(
+  jobName: string,
+  lastExecutedOffsetMs: number,
+  executedBy: InstanceIdentity | null = instanceA,
+): RecurringJobExecution {
+  return {
+    jobName,
+    lastExecutedAt: instantAt(lastExecutedOffsetMs + 20),
+    lastOccurrenceAt: instantAt(lastExecutedOffsetMs),
+    nextScheduledAt: instantAt(lastExecutedOffsetMs + 60_020),
+    lastExecutedBy: executedBy,
+  };
+}
+
 /** Registers the `MessageScheduler` suite. */
 export function describeMessageSchedulerConformance(
   implementationName: string,
@@ -233,6 +250,110 @@ export function describeMessageSchedulerConformance(
       expect(await scheduler.replaceResumeIfCurrent('missing', running, next)).toBe(false);
     });
 
+    it('writes an execution record with a replacement, and only when the replacement is made', async () => {
+      const scheduler = await currentHarness().createInstance();
+      await scheduler.schedule(occurrenceOf('report', 0));
+      const record = executionOf('report', 0);
+      const options = { handOver: true, record };
+      expect(await scheduler.replaceIfCurrent(occurrenceOf('report', 5000), occurrenceOf('report', 60_000), options)).toBe(false);
+      expect(await scheduler.getLastExecution('report')).toBeNull();
+      expect(await scheduler.replaceIfCurrent(occurrenceOf('report', 0), occurrenceOf('report', 60_000), options)).toBe(true);
+      expect(await scheduler.getPending('report')).toEqual(occurrenceOf('report', 60_000));
+      expect(await scheduler.getLastExecution('report')).toEqual(record);
+      expect(await scheduler.listExecutions()).toEqual([record]);
+    });
+
+    it('makes no replacement carrying a record older than the stored one', async () => {
+      const scheduler = await currentHarness().createInstance();
+      await scheduler.upsertExecution(executionOf('report', 60_000, instanceB));
+      await scheduler.schedule(occurrenceOf('report', 0));
+      expect(
+        await scheduler.replaceIfCurrent(occurrenceOf('report', 0), occurrenceOf('report', 60_000), {
+          record: executionOf('report', 0),
+        }),
+      ).toBe(false);
+      expect(await scheduler.getPending('report')).toEqual(occurrenceOf('report', 0));
+      expect(await scheduler.getLastExecution('report')).toEqual(executionOf('report', 60_000, instanceB));
+      // The same record again (a takeover's completion) is not older: it applies.
+      expect(
+        await scheduler.replaceIfCurrent(occurrenceOf('report', 0), occurrenceOf('report', 120_000), {
+          record: executionOf('report', 60_000, instanceA),
+        }),
+      ).toBe(true);
+      expect(await scheduler.getLastExecution('report')).toEqual(executionOf('report', 60_000, instanceA));
+    });
+
+    it('writes an execution record with a resume replacement, and only when it is made', async () => {
+      const scheduler = await currentHarness().createInstance();
+      const running = occurrenceOf('report', 0);
+      const rerun: ScheduledOccurrence = {
+        ...occurrenceOf('report', -60_000, 2),
+        cause: 'rerun',
+        requestedBy: 'cli:bob',
+        resume: { occurrenceAt: running.occurrenceAt, runAt: running.runAt, attempt: 1, cause: 'schedule' },
+      };
+      await scheduler.schedule(rerun);
+      const next = { occurrenceAt: instantAt(60_000), runAt: instantAt(60_000), attempt: 1, cause: 'schedule' as const };
+      const record = executionOf('report', 0);
+      expect(await scheduler.replaceResumeIfCurrent('report', occurrenceOf('report', 5000), next, { record })).toBe(false);
+      expect(await scheduler.getLastExecution('report')).toBeNull();
+      expect(await scheduler.replaceResumeIfCurrent('report', running, next, { record })).toBe(true);
+      expect(await scheduler.getPending('report')).toEqual({ ...rerun, resume: next });
+      expect(await scheduler.getLastExecution('report')).toEqual(record);
+    });
+
+    it('keeps the execution record when the pending occurrence is cancelled or scheduled again', async () => {
+      const harness = currentHarness();
+      const scheduler = await harness.createInstance();
+      await scheduler.schedule(occurrenceOf('report', 0));
+      const record = executionOf('report', 0);
+      expect(await scheduler.replaceIfCurrent(occurrenceOf('report', 0), occurrenceOf('report', 60_000), { record })).toBe(true);
+      expect(await scheduler.cancel('report')).toBe(true);
+      expect(await scheduler.getPending('report')).toBeNull();
+      expect(await harness.countPendingRecords('report')).toBe(0);
+      expect(await scheduler.getLastExecution('report')).toEqual(record);
+      // A cancelled occurrence is no longer the expected one: its completion moves nothing.
+      expect(await scheduler.replaceIfCurrent(occurrenceOf('report', 60_000), occurrenceOf('report', 120_000))).toBe(false);
+      expect(await scheduler.getPending('report')).toBeNull();
+      await scheduler.schedule(occurrenceOf('report', 120_000));
+      expect(await scheduler.getPending('report')).toEqual(occurrenceOf('report', 120_000));
+      expect(await scheduler.getLastExecution('report')).toEqual(record);
+      expect(await harness.countPendingRecords('report')).toBe(1);
+    });
+
+    it('keeps the pending occurrence when a record is upserted, and a record alone is not pending', async () => {
+      const harness = currentHarness();
+      const scheduler = await harness.createInstance();
+      await scheduler.schedule(occurrenceOf('report', 0));
+      expect(await scheduler.upsertExecution(executionOf('report', -60_000))).toBe(true);
+      expect(await scheduler.getPending('report')).toEqual(occurrenceOf('report', 0));
+      expect(await scheduler.upsertExecution(executionOf('recorded-only', 0))).toBe(true);
+      expect(await scheduler.getPending('recorded-only')).toBeNull();
+      expect(await harness.countPendingRecords('recorded-only')).toBe(0);
+      expect(await scheduler.cancel('recorded-only')).toBe(false);
+      await scheduler.schedule(occurrenceOf('recorded-only', 60_000));
+      expect(await scheduler.getPending('recorded-only')).toEqual(occurrenceOf('recorded-only', 60_000));
+      expect(await scheduler.getLastExecution('recorded-only')).toEqual(executionOf('recorded-only', 0));
+      expect(await harness.countPendingRecords('recorded-only')).toBe(1);
+    });
+
+    it('rejects a record of another job or with an invalid field, writing nothing', async () => {
+      const scheduler = await currentHarness().createInstance();
+      await scheduler.schedule(occurrenceOf('report', 0));
+      await expect(
+        scheduler.replaceIfCurrent(occurrenceOf('report', 0), occurrenceOf('report', 60_000), {
+          record: executionOf('other', 0),
+        }),
+      ).rejects.toThrow(/record\.jobName/u);
+      await expect(
+        scheduler.replaceIfCurrent(occurrenceOf('report', 0), occurrenceOf('report', 60_000), {
+          record: { ...executionOf('report', 0), lastExecutedAt: new Date(Number.NaN) },
+        }),
+      ).rejects.toThrow(/lastExecutedAt/u);
+      expect(await scheduler.getPending('report')).toEqual(occurrenceOf('report', 0));
+      expect(await scheduler.getLastExecution('report')).toBeNull();
+    });
+
     it('rejects an invalid occurrence with an error naming the field, storing nothing', async () => {
       const harness = currentHarness();
       const scheduler = await harness.createInstance();
@@ -244,23 +365,6 @@ export function describeMessageSchedulerConformance(
       expect(await harness.countPendingRecords('report')).toBe(0);
     });
   });
-}
-
-const instanceA: InstanceIdentity = { hostName: 'worker-a', processId: 101 };
-const instanceB: InstanceIdentity = { hostName: 'worker-b', processId: 202 };
-
-function executionOf(
-  jobName: string,
-  lastExecutedOffsetMs: number,
-  executedBy: InstanceIdentity | null = instanceA,
-): RecurringJobExecution {
-  return {
-    jobName,
-    lastExecutedAt: instantAt(lastExecutedOffsetMs + 20),
-    lastOccurrenceAt: instantAt(lastExecutedOffsetMs),
-    nextScheduledAt: instantAt(lastExecutedOffsetMs + 60_020),
-    lastExecutedBy: executedBy,
-  };
 }
 
 /** Registers the `RecurringJobRepository` suite. */
@@ -315,6 +419,18 @@ export function describeRecurringJobRepositoryConformance(
       await repository.upsertExecution(executionOf('mid', 0));
       const names = (await repository.listExecutions()).map((execution) => execution.jobName);
       expect(names).toEqual(['alpha', 'mid', 'zeta']);
+    });
+
+    it('rejects an invalid execution with an error naming the field, storing nothing', async () => {
+      const repository = await currentHarness().createInstance();
+      await expect(repository.upsertExecution({ ...executionOf('cleanup', 0), jobName: '' })).rejects.toThrow(/jobName/u);
+      await expect(
+        repository.upsertExecution({ ...executionOf('cleanup', 0), lastOccurrenceAt: new Date(Number.NaN) }),
+      ).rejects.toThrow(/lastOccurrenceAt/u);
+      await expect(
+        repository.upsertExecution({ ...executionOf('cleanup', 0), nextScheduledAt: new Date(Number.NaN) }),
+      ).rejects.toThrow(/nextScheduledAt/u);
+      expect(await repository.listExecutions()).toEqual([]);
     });
 
     it('keeps one record when three instances upsert the same job at once', async () => {

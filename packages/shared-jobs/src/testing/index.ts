@@ -2,7 +2,6 @@ export { FakeClock } from './fake-clock.js';
 export { InMemoryInstanceRegistry } from './in-memory-instance-registry.js';
 export { InMemoryJobRunLedger } from './in-memory-job-run-ledger.js';
 export { InMemoryMessageScheduler } from './in-memory-message-scheduler.js';
-export { InMemoryRecurringJobRepository } from './in-memory-recurring-job-repository.js';
 export {
   describeInstanceRegistryConformance,
   describeJobRunLedgerConformance,
