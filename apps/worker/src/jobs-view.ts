@@ -1,6 +1,6 @@
 /** The operator's view of the jobs: `worker jobs list`, `/jobs`, the demo table. */
 import type { JobOverview } from '@app/scheduler-agenda';
-import { describeMisfirePolicy, describeSchedule, type JobRun, type JobRunLedger } from '@app/shared-jobs';
+import { describeMisfirePolicy, describeSchedule, isSameTiming, type JobRun, type JobRunLedger, type JobTiming } from '@app/shared-jobs';
 import type { JobPlan } from './jobs.js';
 
 export interface JobRow {
@@ -12,6 +12,12 @@ export interface JobRow {
   readonly intervalMs: number | null;
   /** The misfire policy in words. */
   readonly misfire: string | null;
+  /**
+   * This configuration's timing in words when the job follows another one (a replica
+   * started later adopted its own: docs/decisions.md, "Schedule changes between
+   * deployments"); null when the job follows this configuration.
+   */
+  readonly configuredSchedule: string | null;
   readonly paused: boolean;
   readonly lastRunAt: string | null;
   readonly lastOutcome: string | null;
@@ -25,6 +31,16 @@ export interface JobRow {
   readonly nextCause: string | null;
   /** Runs in flight now, on any worker. */
   readonly running: number;
+}
+
+/** A timing in words: the schedule, and the misfire policy. */
+export function describeTiming(timing: JobTiming): string {
+  return `${describeSchedule(timing.schedule)}; ${describeMisfirePolicy(timing.misfire)}`;
+}
+
+/** The configured timing in words when the job follows a different one, else null. */
+export function describeConfiguredTimingIfNotFollowed(followed: JobTiming, configured: JobTiming): string | null {
+  return isSameTiming(followed, configured) ? null : describeTiming(configured);
 }
 
 function lastRunFields(run: JobRun | null | undefined) {
@@ -55,6 +71,7 @@ export async function buildJobRows(options: {
           schedule: describeSchedule(schedule),
           intervalMs: schedule.kind === 'interval' ? schedule.everyMs : null,
           misfire: describeMisfirePolicy(misfire),
+          configuredSchedule: describeConfiguredTimingIfNotFollowed(overview.timing, overview.configuredTiming),
           paused: overview.paused,
           ...lastRunFields(overview.lastRun),
           lastExecutedAt: overview.lastExecutedAt?.toISOString() ?? null,
@@ -70,6 +87,7 @@ export async function buildJobRows(options: {
         schedule: null,
         intervalMs: null,
         misfire: null,
+        configuredSchedule: null,
         paused: false,
         ...lastRunFields(latestRuns.find((entry) => entry.jobName === plan.jobName)),
         lastExecutedAt: null,
@@ -115,7 +133,9 @@ export function formatJobsTable(rows: readonly JobRow[], now: Date = new Date())
   const body = rows.map((row) => [
     row.job,
     row.enabled ? 'yes' : 'no',
-    row.schedule ?? '-',
+    row.configuredSchedule === null
+      ? (row.schedule ?? '-')
+      : `${row.schedule ?? '-'} (configured here: ${row.configuredSchedule}; not adopted)`,
     formatInstant(row.lastRunAt, now),
     row.lastOutcome === null
       ? '-'

@@ -115,6 +115,24 @@ describe('jobs view', () => {
     );
   });
 
+  it('shows this configuration\'s timing beside the followed one when a replica started later adopted its own', async () => {
+    const configuredTiming = {
+      schedule: { kind: 'cron' as const, expression: '0 3 * * *', timeZone: 'Europe/Berlin' },
+      misfire: { kind: 'skip' as const },
+    };
+    const rowOf = async (entry: JobOverview) =>
+      (await buildJobRows({ plans, overviews: [entry], ledger: new InMemoryJobRunLedger() })).find((row) => row.job === entry.name);
+    const drifted = await rowOf({ ...overview, configuredTiming });
+    expect(drifted).toMatchObject({
+      schedule: 'every hour after the last start',
+      configuredSchedule: 'every day at 03:00 (Europe/Berlin); missed slots are skipped (the next run is the next future slot)',
+    });
+    expect(formatJobsTable(drifted === undefined ? [] : [drifted], now).split('\n')[1]).toContain(
+      'every hour after the last start (configured here: every day at 03:00 (Europe/Berlin); missed slots are skipped (the next run is the next future slot); not adopted)',
+    );
+    expect((await rowOf(overview))?.configuredSchedule).toBeNull();
+  });
+
   it('renders the history with causes, results and errors', () => {
     const text = formatHistoryTable([
       runOf({ runId: 'a', status: 'succeeded', result: { deletedRefreshTokens: 4 }, durationMs: 12 }),

@@ -43,7 +43,7 @@ export interface CompleteOccurrenceInput {
   readonly outcome: 'succeeded' | 'failed';
   /** The attempt number of the run that ended (above the handed one after a takeover). */
   readonly attempt: number;
-  /** For a failure: the delay before the next attempt, or null when there is none. */
+  /** For a failure: the delay before the next attempt, or null when there is none (a rerun has none). */
   readonly retryDelayMs: number | null;
   /** When the run started: intervals are anchored to it. */
   readonly startedAt: Date;
@@ -150,6 +150,16 @@ export class DefaultRecurringJobService implements RecurringJobService {
     const { occurrence, timing } = input;
     const jobName = occurrence.jobName;
     const now = this.clock.now();
+    if (occurrence.cause === 'rerun') {
+      // A rerun repairs an old occurrence: the chain continues where it was, unrecorded.
+      // It has one attempt (a retry would lose where to resume): a retry delay is ignored.
+      const resume = occurrence.resume ?? null;
+      const next: ScheduledOccurrence =
+        resume === null
+          ? computeNextOccurrence(jobName, timing, await this.scheduler.getLastExecution(jobName), now)
+          : { jobName, ...resume, requestedBy: null, resume: null, timing };
+      return { next, applied: await this.advance(occurrence, next) };
+    }
     if (input.outcome === 'failed' && input.retryDelayMs !== null) {
       const retry: ScheduledOccurrence = {
         jobName,
@@ -162,15 +172,6 @@ export class DefaultRecurringJobService implements RecurringJobService {
         timing,
       };
       return { next: retry, applied: await this.advance(occurrence, retry) };
-    }
-    if (occurrence.cause === 'rerun') {
-      // A rerun repairs an old occurrence: the chain continues where it was, unrecorded.
-      const resume = occurrence.resume ?? null;
-      const next: ScheduledOccurrence =
-        resume === null
-          ? computeNextOccurrence(jobName, timing, await this.scheduler.getLastExecution(jobName), now)
-          : { jobName, ...resume, requestedBy: null, resume: null, timing };
-      return { next, applied: await this.advance(occurrence, next) };
     }
     const completed: RecurringJobExecution = {
       jobName,

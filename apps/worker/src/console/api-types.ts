@@ -87,6 +87,11 @@ export interface ConsoleJob {
     /** The misfire policy in words; null when disabled. */
     readonly misfire: string | null;
     readonly retry: { readonly maxAttempts: number; readonly initialDelayMs: number; readonly maxDelayMs: number } | null;
+    /**
+     * This worker's configured timing in words when the job follows another one (a
+     * replica started later adopted its own); null when it follows this configuration.
+     */
+    readonly configured: string | null;
   };
   readonly lastRun: ConsoleRun | null;
   readonly nextRunAt: string | null;

@@ -25,6 +25,7 @@ import {
   type JobRunLedger,
 } from '@app/shared-jobs';
 import type { JobPlan } from '../jobs.js';
+import { describeConfiguredTimingIfNotFollowed } from '../jobs-view.js';
 import type {
   ActionResult,
   Actor,
@@ -228,6 +229,8 @@ export function createConsoleBackend(context: ConsoleBackendContext, options: Co
               description: schedule === null ? 'not scheduled (disabled)' : describeSchedule(schedule),
               misfire: overview === undefined ? null : describeMisfirePolicy(overview.timing.misfire),
               retry: overview === undefined ? null : { ...overview.retry },
+              configured:
+                overview === undefined ? null : describeConfiguredTimingIfNotFollowed(overview.timing, overview.configuredTiming),
             },
             lastRun: lastRun === null ? null : toConsoleRun(lastRun),
             nextRunAt: toIso(overview?.next?.runAt),

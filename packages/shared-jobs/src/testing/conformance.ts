@@ -49,7 +49,8 @@ function occurrenceOf(jobName: string, offsetMs: number, attempt = 1): Scheduled
   };
 }
 
-function withHarness<THarness extends ConformanceHarness<unknown>>(
+/** Sets a fresh harness up before each test and tears it down after it (for the suites only). */
+export function withHarness<THarness extends ConformanceHarness<unknown>>(
   setup: () => Promise<THarness>,
 ): () => THarness {
   let harness: THarness | undefined;

@@ -10,6 +10,7 @@ export {
   type ConformanceHarness,
   type MessageSchedulerHarness,
 } from './conformance.js';
+export { describeRecurringJobServiceConformance } from './recurring-job-service-conformance.js';
 export {
   createJobModuleContext,
   createTestJobContext,

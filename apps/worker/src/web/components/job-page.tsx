@@ -130,6 +130,14 @@ export function JobPage({ name }: { readonly name: string }) {
           <dl class="facts">
             <dt>Schedule</dt>
             <dd>{data.schedule.description}</dd>
+            {data.schedule.configured === null ? null : (
+              <>
+                <dt>Configured here</dt>
+                <dd data-testid="configured-timing">
+                  {data.schedule.configured} (not adopted: a replica started later follows the schedule above)
+                </dd>
+              </>
+            )}
             <dt>Next run</dt>
             <dd>{data.paused ? 'paused' : `${formatInstant(data.nextRunAt)} (${formatRelative(data.nextRunAt, now)})`}</dd>
             <dt>Last run</dt>
