@@ -2,6 +2,7 @@ import type { ScheduledOccurrence } from '@app/shared-jobs';
 import {
   describeMessageSchedulerConformance,
   describeRecurringJobRepositoryConformance,
+  describeRecurringJobServiceConformance,
   type MessageSchedulerHarness,
 } from '@app/shared-jobs/testing';
 import { testDatabaseName, testMongoUri } from '@app/mongo-local/testing';
@@ -46,6 +47,8 @@ async function schedulerHarness(): Promise<MessageSchedulerHarness> {
 
 describeMessageSchedulerConformance('AgendaMessageScheduler on the test server', schedulerHarness);
 describeRecurringJobRepositoryConformance('AgendaMessageScheduler on the test server', schedulerHarness);
+// The service production runs (start-up, completing an occurrence, misfires) on this scheduler.
+describeRecurringJobServiceConformance('AgendaMessageScheduler on the test server', schedulerHarness);
 
 describe('AgendaMessageScheduler with Agenda processing the document', () => {
   let client: MongoClient;
