@@ -1,7 +1,16 @@
 /** The runtime in-process against the real server with the Mongo ledger: operator controls. */
 import { MongooseInstanceRegistry, MongooseJobRunLedger } from '@app/logging';
 import { testDatabaseName, testMongoUri } from '@app/mongo-local/testing';
-import type { JobContext, JobResultSummary, RecurringJob, ScheduledOccurrence } from '@app/shared-jobs';
+import type {
+  InstanceIdentity,
+  JobContext,
+  JobResultSummary,
+  JobRun,
+  JobRunLedger,
+  OccurrenceCause,
+  RecurringJob,
+  ScheduledOccurrence,
+} from '@app/shared-jobs';
 import { MongoClient, type Db } from 'mongodb';
 import mongoose, { type Connection } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -72,7 +81,7 @@ async function runtimeWith(
   jobs: RecurringJob<JobResultSummary>[],
   events: RunFinishedEvent[] = [],
   collectionName?: string,
-  extra: Pick<JobRuntimeOptions, 'instanceId' | 'onLockAttempt'> = {},
+  extra: Partial<Pick<JobRuntimeOptions, 'instanceId' | 'onLockAttempt' | 'ledger'>> = {},
 ): Promise<JobRuntime> {
   return createJobRuntime({
     database: await newDatabase(),
@@ -135,9 +144,32 @@ describe('createJobRuntime', () => {
       const jobName = `triggered-${round}`;
       const counter = { runs: 0 };
       const events: RunFinishedEvent[] = [];
+      // Each replica's scans for the job's document: the locks it got, the attempts refused.
+      const scans = [0, 1].map(() => ({ locked: 0, refused: 0 }));
+      /** Per run: the replica that ran it, and how often the other one was refused the lock while it ran. */
+      const ran: { replica: number; otherRefused: number }[] = [];
+      // Which replica wins a lock is up to the phase of its scans; what is certain is that the
+      // other one competes for the due occurrence. Each run holds until the other replica's
+      // scan was refused twice (the second attempt began after this run started: attempts of
+      // one name never overlap), so the loser's attempts on the due, locked document are seen.
+      const competingJob = (replica: number): RecurringJob<JobResultSummary> => ({
+        name: jobName,
+        schedule: { kind: 'interval', everyMs: hour },
+        run: async () => {
+          counter.runs += 1;
+          const other = scans[1 - replica]!;
+          const refusedBefore = other.refused;
+          await waitUntil(`replica ${1 - replica} to be refused the lock held by replica ${replica}`, () => other.refused >= refusedBefore + 2);
+          ran.push({ replica, otherRefused: other.refused - refusedBefore });
+          return { runs: counter.runs };
+        },
+      });
+      const onLockAttempt = (replica: number) => (name: string, locked: boolean) => {
+        if (name === jobName) scans[replica]![locked ? 'locked' : 'refused'] += 1;
+      };
       const replicas = [
-        await runtimeWith([countingJob(jobName, counter)], events),
-        await runtimeWith([countingJob(jobName, counter)], events),
+        await runtimeWith([competingJob(0)], events, undefined, { onLockAttempt: onLockAttempt(0) }),
+        await runtimeWith([competingJob(1)], events, undefined, { onLockAttempt: onLockAttempt(1) }),
       ];
       const explain = () => jobState(jobName, events);
       await Promise.all(replicas.map((replica) => replica.start()));
@@ -162,6 +194,16 @@ describe('createJobRuntime', () => {
         explain,
       );
       expect(counter.runs).toBe(2);
+      // Both replicas competed for each occurrence: one locked and ran it (its run in the ledger
+      // is attributed to it), the other was refused the lock while it ran. No claim was lost:
+      // the lock alone kept the second replica out.
+      expect(ran).toHaveLength(2);
+      for (const { otherRefused } of ran) expect(otherRefused).toBeGreaterThanOrEqual(2);
+      for (const replica of [0, 1]) {
+        expect(scans[replica]!.locked).toBe(ran.filter((entry) => entry.replica === replica).length);
+      }
+      expect(runs[0]!.instanceId).toBe(replicas[ran[1]!.replica]!.identity.instanceId);
+      expect(events.filter((event) => event.outcome === 'lost-claim')).toEqual([]);
       await Promise.all(replicas.map((replica) => replica.stop()));
     },
   );
@@ -416,5 +458,201 @@ describe('createJobRuntime', () => {
     const stopped = (await runtime.listInstances()).find((record) => record.instanceId === runtime.identity.instanceId);
     expect(stopped).toMatchObject({ version: '9.9.9-test', runsInFlight: [] });
     expect(stopped?.stoppedAt).toBeInstanceOf(Date);
+  });
+});
+
+/**
+ * The claim decisions of an occurrence whose attempt is in the ledger already, on the real
+ * server (Agenda's lock and hand-over, the Mongo ledger): the state a crashed worker leaves
+ * is written first, then a runtime is started on it.
+ */
+describe('createJobRuntime: an occurrence whose attempt is in the ledger already', () => {
+  /** The worker that crashed (its runs stay in the ledger). */
+  const crashed: InstanceIdentity = { hostName: 'crashed-host', processId: 4242 };
+
+  /** A finished run of the crashed worker, as the ledger holds it. */
+  async function finishedRun(
+    jobName: string,
+    occurrenceAt: Date,
+    attempt: number,
+    cause: OccurrenceCause,
+    status: 'succeeded' | 'failed',
+    startedAt: Date,
+  ): Promise<JobRun> {
+    const claimed = await ledger.claim({
+      jobName,
+      occurrenceAt,
+      attempt,
+      cause,
+      requestedBy: null,
+      instance: crashed,
+      instanceId: 'crashed-instance',
+      startedAt,
+      leaseExpiresAt: new Date(startedAt.getTime() + 10_000),
+    });
+    if (!claimed.claimed) throw new Error(`attempt ${attempt} of ${jobName} exists already`);
+    const finishedAt = new Date(startedAt.getTime() + 100);
+    await ledger.finish(claimed.run.runId, {
+      status,
+      finishedAt,
+      durationMs: 100,
+      ...(status === 'failed' ? { error: { name: 'Error', message: 'smtp down' } } : { result: { sent: 1 } }),
+    });
+    return (await ledger.getRun(claimed.run.runId))!;
+  }
+
+  /** A job whose handler records every occurrence it is called for. */
+  function recordingJob(name: string, everyMs: number, calls: JobContext[], extra: Partial<RecurringJob> = {}): RecurringJob<JobResultSummary> {
+    return {
+      name,
+      schedule: { kind: 'interval', everyMs },
+      run: (context) => {
+        calls.push(context);
+        return Promise.resolve({});
+      },
+      ...extra,
+    };
+  }
+
+  /** The pending occurrence as the crashed worker left it (due, on the job's timing: kept at start-up). */
+  function pendingAt(jobName: string, occurrenceAt: Date, everyMs: number, attempt = 1, cause: OccurrenceCause = 'schedule'): ScheduledOccurrence {
+    return {
+      jobName,
+      occurrenceAt,
+      runAt: occurrenceAt,
+      attempt,
+      cause,
+      requestedBy: null,
+      resume: null,
+      timing: { schedule: { kind: 'interval', everyMs }, misfire: { kind: 'once' } },
+    };
+  }
+
+  it('heals the chain when the occurrence already succeeded (its schedule write was lost to a crash)', async () => {
+    const jobName = 'healed-after-crash';
+    const calls: JobContext[] = [];
+    const events: RunFinishedEvent[] = [];
+    const runtime = await runtimeWith([recordingJob(jobName, hour, calls)], events);
+    // The crashed worker ran the occurrence and recorded its success; the write that would
+    // have scheduled the next occurrence (and released Agenda's lock) never happened.
+    const occurrenceAt = new Date(Date.now() - 60_000);
+    await runtime.scheduler.schedule(pendingAt(jobName, occurrenceAt, hour));
+    const succeeded = await finishedRun(jobName, occurrenceAt, 1, 'schedule', 'succeeded', new Date(occurrenceAt.getTime() + 50));
+    await runtime.start();
+    await waitUntil('the occurrence to be handed over', () => events.length > 0, 15_000, () => jobState(jobName, events));
+    const next = new Date(succeeded.startedAt.getTime() + hour);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      jobName,
+      occurrenceAt,
+      attempt: 1,
+      outcome: 'lost-claim',
+      runId: null,
+      lostClaimReason: 'already-succeeded',
+      scheduled: { occurrenceAt: next, runAt: next, attempt: 1, cause: 'schedule' },
+    });
+    // Its handler did not run: the decision came before any run, and the occurrence is no longer pending.
+    expect(calls).toEqual([]);
+    expect(await ledger.listOccurrenceRuns(jobName, occurrenceAt)).toEqual([succeeded]);
+    expect(await runtime.scheduler.getPending(jobName)).toMatchObject({ occurrenceAt: next, runAt: next, attempt: 1, cause: 'schedule' });
+    // Completed exactly as its run would have: recorded from that run, the lock handed over.
+    expect(await runtime.scheduler.getLastExecution(jobName)).toMatchObject({
+      lastOccurrenceAt: occurrenceAt,
+      lastExecutedAt: succeeded.startedAt,
+      lastExecutedBy: crashed,
+      nextScheduledAt: next,
+    });
+    const document = await (await newDatabase()).collection('agendaJobs').findOne({ name: jobName });
+    expect(document?.lockedAt).toBeNull();
+    await runtime.stop();
+    expect(calls).toEqual([]);
+  });
+
+  it('leaves a newer pending occurrence alone when a stale duplicate finds its occurrence succeeded', async () => {
+    const jobName = 'stale-duplicate';
+    const calls: JobContext[] = [];
+    const events: RunFinishedEvent[] = [];
+    const occurrenceAt = new Date(Date.now() - 60_000);
+    const state: { trigger?: ScheduledOccurrence } = {};
+    // The interleaving a stale duplicate meets: after this worker was handed the occurrence and
+    // lost its claim, and before it decides, an operator's run-now replaces the pending occurrence.
+    const hooked: JobRunLedger = new Proxy(ledger, {
+      get(target, property, receiver) {
+        if (property === 'listOccurrenceRuns') {
+          return async (name: string, at: Date) => {
+            if (name === jobName && at.getTime() === occurrenceAt.getTime() && state.trigger === undefined) {
+              state.trigger = await runtime.triggerNow(jobName, 'cli:ops');
+            }
+            return target.listOccurrenceRuns(name, at);
+          };
+        }
+        const value: unknown = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const runtime = await runtimeWith([recordingJob(jobName, hour, calls)], events, undefined, { ledger: hooked });
+    await runtime.scheduler.schedule(pendingAt(jobName, occurrenceAt, hour));
+    await finishedRun(jobName, occurrenceAt, 1, 'schedule', 'succeeded', new Date(occurrenceAt.getTime() + 50));
+    await runtime.start();
+    // The later event: the newer occurrence runs. Had the stale completion replaced it, it never would.
+    await waitUntil('the newer occurrence to run', () => calls.length > 0, 15_000, () => jobState(jobName, events));
+    const trigger = state.trigger!;
+    expect(trigger).toMatchObject({ cause: 'trigger', requestedBy: 'cli:ops', attempt: 1 });
+    expect(calls.map((call) => [call.occurrenceAt, call.cause])).toEqual([[trigger.occurrenceAt, 'trigger']]);
+    await waitUntil('the newer run recorded', () => events.length === 2, 15_000, () => jobState(jobName, events));
+    expect(events.map((event) => [event.occurrenceAt, event.outcome, event.lostClaimReason])).toEqual([
+      [occurrenceAt, 'lost-claim', 'already-succeeded'],
+      [trigger.occurrenceAt, 'succeeded', null],
+    ]);
+    const [triggered] = await ledger.listOccurrenceRuns(jobName, trigger.occurrenceAt);
+    expect(triggered).toMatchObject({ attempt: 1, status: 'succeeded', cause: 'trigger', requestedBy: 'cli:ops' });
+    expect(await ledger.listOccurrenceRuns(jobName, occurrenceAt)).toHaveLength(1);
+    await waitUntil(
+      'the chain to go on after the newer occurrence',
+      async () => (await runtime.scheduler.getPending(jobName))?.occurrenceAt.getTime() === triggered!.startedAt.getTime() + hour,
+    );
+    await runtime.stop();
+  });
+
+  it('continues the chain when attempts are used up but their worker did not schedule onwards', async () => {
+    const jobName = 'exhausted-after-crash';
+    const everyMs = 2000;
+    const calls: JobContext[] = [];
+    const events: RunFinishedEvent[] = [];
+    const retry = { maxAttempts: 2, initialDelayMs: 100, maxDelayMs: 100 };
+    const runtime = await runtimeWith([recordingJob(jobName, everyMs, calls, { retry })], events);
+    // Both attempts failed; the worker of the second recorded its failure and crashed before
+    // scheduling what follows: the retry stays pending.
+    const occurrenceAt = new Date(Date.now() - 10_000);
+    await finishedRun(jobName, occurrenceAt, 1, 'schedule', 'failed', new Date(occurrenceAt.getTime() + 50));
+    const last = await finishedRun(jobName, occurrenceAt, 2, 'retry', 'failed', new Date(occurrenceAt.getTime() + 500));
+    await runtime.scheduler.schedule({ ...pendingAt(jobName, occurrenceAt, everyMs, 2, 'retry'), runAt: new Date(occurrenceAt.getTime() + 400) });
+    await runtime.start();
+    // The later event: the next occurrence ran (it was due at once: its slot had passed).
+    await waitUntil('the next occurrence to run', () => events.some((event) => event.outcome === 'succeeded'), 15_000, () =>
+      jobState(jobName, events),
+    );
+    const next = new Date(last.startedAt.getTime() + everyMs);
+    expect(calls[0]).toMatchObject({ occurrenceAt: next, attempt: 1, cause: 'schedule' });
+    expect(calls.filter((call) => call.occurrenceAt.getTime() === occurrenceAt.getTime())).toEqual([]);
+    expect(events).toHaveLength(2);
+    expect(events[0]).toMatchObject({
+      jobName,
+      occurrenceAt,
+      attempt: 2,
+      outcome: 'lost-claim',
+      runId: null,
+      lostClaimReason: 'exhausted',
+      scheduled: { occurrenceAt: next, attempt: 1, cause: 'schedule' },
+    });
+    // No third attempt: the occurrence keeps its two failed runs.
+    expect((await ledger.listOccurrenceRuns(jobName, occurrenceAt)).map((run) => [run.attempt, run.status, run.cause])).toEqual([
+      [1, 'failed', 'schedule'],
+      [2, 'failed', 'retry'],
+    ]);
+    expect(events[1]).toMatchObject({ occurrenceAt: next, attempt: 1, outcome: 'succeeded', lostClaimReason: null });
+    const [nextRun] = await ledger.listOccurrenceRuns(jobName, next);
+    expect(nextRun).toMatchObject({ attempt: 1, status: 'succeeded', cause: 'schedule', instanceId: runtime.identity.instanceId });
+    await runtime.stop();
   });
 });

@@ -3,6 +3,7 @@
  * second, and the misfire policies after a downtime.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseMisfirePolicy } from '@app/shared-jobs';
 import type { TestJobSpec } from '../support/test-job-spec.js';
 import { terminate } from '../support/worker-processes.js';
 import { openHarness, sleep, successesPerOccurrence, waitUntil, type ProcessHarness } from './harness.js';
@@ -87,32 +88,69 @@ describe('worker processes: cron', () => {
     await terminate(restarted);
     const after = async (name: string) =>
       (await harness.allRuns(name)).filter((run) => run.occurrenceAt.getTime() > lastBefore.get(name)!);
-    const missedSlots = (name: string) => {
-      const slots: number[] = [];
-      for (let slot = lastBefore.get(name)! + 5 * second; slot <= restartedAt; slot += 5 * second) slots.push(slot);
-      return slots;
-    };
 
+    /**
+     * The restarted worker's misfire decision for a job: it was handed the pending occurrence
+     * left by the stop and replaced it. `appliedAt` is the instant the policy was applied (the
+     * replacement's `runAt` under catch-up and once: due at once), `decidedAt` a moment later.
+     */
+    const misfireOf = async (name: string) => {
+      const event = await restarted.waitFor((entry) => entry.event === 'run' && entry.jobName === name && entry.lostClaimReason === 'misfired');
+      const replacement = event.scheduled as { occurrenceAt: string; runAt: string; cause: string };
+      return {
+        handed: Date.parse(String(event.occurrenceAt)),
+        decidedAt: Date.parse(String(event.startedAt)),
+        appliedAt: Date.parse(replacement.runAt),
+        occurrenceAt: Date.parse(replacement.occurrenceAt),
+        cause: replacement.cause,
+      };
+    };
+    const slotAtOrBefore = (instant: number) => Math.floor(instant / (5 * second)) * 5 * second;
+
+    // catch-up: the window is measured back from the instant the policy was applied. The slots
+    // missed inside it (the newest `maxRuns` at most) ran, oldest first, each once; the older
+    // missed slots were dropped; from the oldest kept slot on, every slot ran once, without a
+    // gap, until the regular chain took over (after the last catch-up run, only `schedule`).
+    const policy = parseMisfirePolicy(specs[0]!.misfire!);
+    if (policy.kind !== 'catch-up') throw new Error('catching-up must catch up');
+    const catchUpDecision = await misfireOf('catching-up');
+    expect(catchUpDecision.handed).toBe(lastBefore.get('catching-up')! + 5 * second);
+    expect(catchUpDecision.appliedAt).toBeGreaterThanOrEqual(restartedAt);
+    expect(catchUpDecision.appliedAt).toBeLessThanOrEqual(catchUpDecision.decidedAt);
+    const expected: number[] = [];
+    for (
+      let slot = slotAtOrBefore(catchUpDecision.appliedAt);
+      slot > lastBefore.get('catching-up')! && slot >= catchUpDecision.appliedAt - policy.windowMs && expected.length < policy.maxRuns;
+      slot -= 5 * second
+    ) {
+      expected.unshift(slot);
+    }
+    expect(expected).toHaveLength(catchUpDecision.appliedAt % (5 * second) === 0 ? 5 : 4);
+    expect(expected[0]! - lastBefore.get('catching-up')!).toBeGreaterThan(5 * second);
+    expect(expected[0]).toBeGreaterThan(stoppedAt);
+    expect(catchUpDecision).toMatchObject({ occurrenceAt: expected[0], cause: 'catch-up' });
     const catchingUp = await after('catching-up');
-    const caughtUp = catchingUp.filter((run) => run.cause === 'catch-up');
-    const window = missedSlots('catching-up').filter((slot) => slot >= restartedAt - 20 * second - second);
-    // Each missed slot inside the 20 s window ran once, oldest first (starts in slot order).
-    expect(caughtUp.length).toBeGreaterThanOrEqual(3);
-    expect(caughtUp.length).toBeLessThanOrEqual(window.length);
-    const caughtSlots = caughtUp.map((run) => run.occurrenceAt.getTime());
-    expect(caughtSlots).toEqual([...caughtSlots].sort((left, right) => left - right));
-    expect(new Set(caughtSlots).size).toBe(caughtSlots.length);
-    for (let index = 1; index < caughtSlots.length; index += 1) expect(caughtSlots[index]! - caughtSlots[index - 1]!).toBe(5 * second);
-    expect(Math.min(...caughtSlots)).toBeGreaterThanOrEqual(restartedAt - 21 * second);
-    expect(Math.min(...caughtSlots)).toBeGreaterThan(stoppedAt);
+    expect(catchingUp.filter((run) => run.status !== 'succeeded')).toEqual([]);
+    const ranSlots = catchingUp.map((run) => run.occurrenceAt.getTime());
+    expect(ranSlots.slice(0, expected.length)).toEqual(expected);
+    expect(ranSlots).toEqual(ranSlots.map((_, index) => expected[0]! + index * 5 * second));
+    expect(catchingUp.slice(0, expected.length).map((run) => run.cause)).toEqual(expected.map(() => 'catch-up'));
+    // A slot that fell due while the missed ones ran is caught up too; then the chain is regular.
+    const firstRegular = catchingUp.findIndex((run) => run.cause === 'schedule');
+    expect(firstRegular).toBeGreaterThanOrEqual(expected.length);
+    expect(catchingUp.slice(expected.length, firstRegular).every((run) => run.cause === 'catch-up')).toBe(true);
+    expect(catchingUp.slice(firstRegular).map((run) => run.cause)).toEqual(catchingUp.slice(firstRegular).map(() => 'schedule'));
 
     const skipping = await after('skipping');
     expect(skipping.every((run) => run.occurrenceAt.getTime() > restartedAt)).toBe(true);
 
+    // once: the missed slots collapse into the most recent one when the policy was applied.
+    const onceDecision = await misfireOf('collapsing');
+    expect(onceDecision.appliedAt).toBeGreaterThanOrEqual(restartedAt);
+    expect(onceDecision).toMatchObject({ occurrenceAt: slotAtOrBefore(onceDecision.appliedAt), cause: 'schedule' });
     const collapsing = await after('collapsing');
-    const collapsed = collapsing.filter((run) => run.occurrenceAt.getTime() <= restartedAt);
-    expect(collapsed).toHaveLength(1);
-    expect(collapsed[0]!.occurrenceAt.getTime()).toBe(Math.max(...missedSlots('collapsing')));
+    const collapsed = collapsing.filter((run) => run.occurrenceAt.getTime() <= onceDecision.appliedAt);
+    expect(collapsed.map((run) => run.occurrenceAt.getTime())).toEqual([slotAtOrBefore(onceDecision.appliedAt)]);
     for (const name of ['catching-up', 'skipping', 'collapsing']) {
       expect([...successesPerOccurrence(await harness.allRuns(name)).values()].every((count) => count === 1)).toBe(true);
     }

@@ -111,6 +111,61 @@ describe('worker processes: takeover', () => {
     expect(runs.filter((run) => run.status === 'running')).toEqual([]);
   });
 
+  it('a worker SIGKILLed during the last attempt: the next worker abandons it, starts no third attempt and moves the chain on', async () => {
+    const hour = 3_600_000;
+    // Attempt 1 fails at once; attempt 2, the last one, runs long enough to be killed in.
+    const spec: TestJobSpec = {
+      name: 'last-attempt-killed',
+      schedule: '1h',
+      durationMs: 30_000,
+      failAttemptsBelow: 2,
+      retry: { maxAttempts: 2, initialDelayMs: 500, maxDelayMs: 500 },
+    };
+    const victim = harness.spawn([spec], defaults);
+    const lastAttempt = await victim.waitFor((event) => event.event === 'handler-start' && event.attempt === 2, 20_000);
+    await kill(victim);
+    const killedAt = Date.now();
+    const occurrenceAt = new Date(String(lastAttempt.occurrenceAt));
+    // Its successor runs the same job with a handler that would succeed at once.
+    const successor = harness.spawn([{ ...spec, durationMs: 50, failAttemptsBelow: 0 }], defaults);
+    // Its first decision other than leaving a live lease alone: a third attempt, or none.
+    const exhausted = await successor.waitFor(
+      (event) => event.event === 'handler-start' || (event.event === 'run' && event.lostClaimReason !== 'running-elsewhere'),
+      20_000,
+    );
+    const takeoverMs = Date.now() - killedAt;
+    expect(exhausted).toMatchObject({ event: 'run', lostClaimReason: 'exhausted', occurrenceAt: occurrenceAt.toISOString() });
+    const runs = await harness.ledger.listOccurrenceRuns(spec.name, occurrenceAt);
+    expect(runs.map((run) => [run.attempt, run.status, run.cause, run.instance.processId])).toEqual([
+      [1, 'failed', 'schedule', victim.pid],
+      [2, 'abandoned', 'retry', victim.pid],
+    ]);
+    expect(runs[1]!.error?.name).toBe('LeaseLapsedError');
+    const next = new Date(runs[1]!.startedAt.getTime() + hour);
+    expect(exhausted).toMatchObject({
+      attempt: 2,
+      outcome: 'lost-claim',
+      runId: null,
+      scheduled: { occurrenceAt: next.toISOString(), attempt: 1, cause: 'schedule' },
+    });
+    // No third attempt, here or on the killed worker; the occurrence is no longer pending.
+    expect(successor.events.filter((event) => event.event === 'handler-start')).toEqual([]);
+    const starts = await harness.database.collection('handler_events').find({ jobName: spec.name, type: 'start' }).sort({ at: 1 }).toArray();
+    expect(starts.map((start) => [Number(start.attempt), Number(start.pid)])).toEqual([
+      [1, victim.pid],
+      [2, victim.pid],
+    ]);
+    expect(await harness.scheduler.getPending(spec.name)).toMatchObject({ occurrenceAt: next, runAt: next, attempt: 1, cause: 'schedule' });
+    expect(await harness.scheduler.getLastExecution(spec.name)).toMatchObject({
+      lastOccurrenceAt: occurrenceAt,
+      lastExecutedAt: runs[1]!.startedAt,
+      lastExecutedBy: { processId: victim.pid },
+    });
+    console.info(`last attempt killed: exhausted and moved on ${takeoverMs} ms after the kill`);
+    expect(takeoverMs).toBeLessThan(15_000);
+    expect(await terminate(successor)).toEqual({ code: 0, signal: null });
+  });
+
   it('a slow handler on a live worker keeps its run past the lease timeout', async () => {
     const spec: TestJobSpec = { name: 'slow-job', schedule: '1h', durationMs: 14_000, silent: true, retry };
     const owner = harness.spawn([spec], defaults);
