@@ -25,6 +25,7 @@ import mongoose, { type Connection } from 'mongoose';
 import { startClusterMetrics, type ClusterMetrics } from './cluster-metrics.js';
 import { ConfigurationError } from './config/load.js';
 import { resolveMaxPoolSize } from './config/mongo-uri.js';
+import { leaseTimeoutMsOf } from './config/schema.js';
 import { findConsoleExposureProblems, type WorkerConfiguration } from './config/worker-config.js';
 import { backendWhenReady, type ConsoleBackend } from './console/console-backend.js';
 import { createConsoleBackend } from './console/worker-console-backend.js';
@@ -129,6 +130,7 @@ export async function openWorkerContext(options: OpenWorkerContextOptions): Prom
     version: workerVersion,
     jobs: jobs.enabledJobs,
     logger: toJobLogger(logger),
+    leaseTimeoutMs: leaseTimeoutMsOf(configuration.scheduler),
     ...(options.instanceId === undefined ? {} : { instanceId: options.instanceId }),
     ...(options.onRunFinished === undefined ? {} : { onRunFinished: options.onRunFinished }),
   });

@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { defaultLeaseTimeoutMs, resolveRuntimeSettings } from '@app/scheduler-agenda';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
@@ -14,6 +15,7 @@ import { ConfigurationError, deepMerge, loadConfiguration, buildConfigurationSch
 import { redactConfiguration } from '../src/config/redact.js';
 import { resolveMaxPoolSize } from '../src/config/mongo-uri.js';
 import { describeDefault, environmentReference, formatEnvironmentReference } from '../src/config/reference.js';
+import { leaseTimeoutLimitsMs, leaseTimeoutMsOf } from '../src/config/schema.js';
 import { loadWorkerConfiguration, settingsSections } from '../src/config/worker-config.js';
 
 function captureConfigurationError(action: () => unknown): ConfigurationError {
@@ -336,6 +338,50 @@ describe('worker configuration', () => {
     for (const [value, reason] of [['1', 'must be >= 2'], ['ten', 'must be an integer (connections)'], ['2.5', 'must be an integer (connections)']] as const) {
       const error = captureConfigurationError(() => loadWorkerConfiguration({ environment: { ...base, MONGODB_MAX_POOL_SIZE: value } }));
       expect(error.message).toContain(`MONGODB_MAX_POOL_SIZE (mongodb.maxPoolSize): ${reason}`);
+    }
+  });
+
+  it('reads the lease timeout (SCHEDULER_LEASE_TIMEOUT) as a duration from the environment or the file: 10s by default', () => {
+    const base = { JOBS_EMAIL_QUEUE_ENABLED: 'false', ADMIN_ENABLED: 'false' };
+    const unset = loadWorkerConfiguration({ environment: base });
+    expect(unset.scheduler).toEqual({ leaseTimeout: '10s' });
+    expect(leaseTimeoutMsOf(unset.scheduler)).toBe(defaultLeaseTimeoutMs);
+    const set = loadWorkerConfiguration({ environment: { ...base, SCHEDULER_LEASE_TIMEOUT: '30s' } });
+    expect(leaseTimeoutMsOf(set.scheduler)).toBe(30_000);
+    const file = join(temporaryDirectory, 'scheduler.json');
+    writeFileSync(file, JSON.stringify({ scheduler: { leaseTimeout: '1m30s' } }));
+    expect(leaseTimeoutMsOf(loadWorkerConfiguration({ configFile: file, environment: base }).scheduler)).toBe(90_000);
+    expect(leaseTimeoutMsOf(loadWorkerConfiguration({ configFile: file, environment: { ...base, SCHEDULER_LEASE_TIMEOUT: '3s' } }).scheduler)).toBe(3000);
+    // The smallest timeout the worker accepts is one the runtime accepts (a heartbeat of at
+    // least 1 ms, at most a third of the timeout), so the runtime never refuses the worker's value.
+    const smallest = resolveRuntimeSettings({ leaseTimeoutMs: leaseTimeoutLimitsMs.min });
+    expect(smallest).toMatchObject({ leaseTimeoutMs: 3000, heartbeatIntervalMs: 600 });
+  });
+
+  it('refuses a lease timeout that is no duration, not positive, too short for the heartbeats or too long, naming the key and the reason', () => {
+    const base = { JOBS_EMAIL_QUEUE_ENABLED: 'false', ADMIN_ENABLED: 'false' };
+    const tooShort =
+      'must be at least 3s (heartbeats come every fifth of it, and a worker whose heartbeats stop for four fifths of it aborts its runs: shorter, a brief database stall would abort runs)';
+    for (const [value, reason] of [
+      ['soon', 'duration "soon": expected a number at "soon" (use ms, s, m, h, d)'],
+      ['10000', 'duration "10000": missing unit after 10000 (use ms, s, m, h, d)'],
+      ['1.5s', 'duration "1.5s": only whole numbers are allowed (write 1h30m, not 1.5h)'],
+      ['-10s', 'must be a positive duration such as 10s (at least 3s)'],
+      ['0s', tooShort],
+      ['2999ms', tooShort],
+      ['1h1s', 'must be at most 1h'],
+    ] as const) {
+      const error = captureConfigurationError(() => loadWorkerConfiguration({ environment: { ...base, SCHEDULER_LEASE_TIMEOUT: value } }));
+      expect(error.message).toBe(`Invalid worker configuration (1 problem):\n  - SCHEDULER_LEASE_TIMEOUT (scheduler.leaseTimeout): ${reason}`);
+    }
+    // A number in the file is not read as milliseconds: the key is named with the reason.
+    const file = join(temporaryDirectory, 'lease-number.json');
+    writeFileSync(file, JSON.stringify({ scheduler: { leaseTimeout: 10_000 } }));
+    const fromFile = captureConfigurationError(() => loadWorkerConfiguration({ configFile: file, environment: base }));
+    expect(fromFile.message).toContain('SCHEDULER_LEASE_TIMEOUT (scheduler.leaseTimeout): must be text: a duration such as 10s or 1m');
+    // Both bounds are accepted.
+    for (const value of ['3s', '1h']) {
+      expect(loadWorkerConfiguration({ environment: { ...base, SCHEDULER_LEASE_TIMEOUT: value } }).scheduler.leaseTimeout).toBe(value);
     }
   });
 

@@ -6,6 +6,7 @@ import { getRefreshTokenModel, getUserModel } from '@app/identity';
 import { getJobRunModel } from '@app/logging';
 import { testDatabaseName, testMongoUri } from '@app/mongo-local/testing';
 import { enqueueEmail, getEmailQueueModel } from '@app/notifications';
+import { defaultLeaseTimeoutMs } from '@app/scheduler-agenda';
 import mongoose, { type Connection } from 'mongoose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSmtpSink, type SmtpSink } from '../src/smtp-sink.js';
@@ -219,6 +220,7 @@ describe('worker start', () => {
       MONGODB_URI: 'mongodb://user:TopSecret@127.0.0.1:1/',
       HTTP_PORT: '70000',
       SHUTDOWN_DEADLINE_MS: 'later',
+      SCHEDULER_LEASE_TIMEOUT: '1s',
       JOBS_REFRESH_TOKEN_CLEANUP_INTERVAL_HOURS: '0',
       JOBS_LOG_CLEANUP_RETENTON_DAYS: '3',
       JOBS_EMAIL_QUEUE_ENABLED: 'true',
@@ -229,6 +231,7 @@ describe('worker start', () => {
     for (const key of [
       'HTTP_PORT',
       'SHUTDOWN_DEADLINE_MS',
+      'SCHEDULER_LEASE_TIMEOUT (scheduler.leaseTimeout): must be at least 3s',
       'JOBS_REFRESH_TOKEN_CLEANUP_INTERVAL_HOURS',
       'JOBS_LOG_CLEANUP_RETENTON_DAYS',
       'SMTP_HOST',
@@ -236,10 +239,34 @@ describe('worker start', () => {
     ]) {
       expect(output).toContain(key);
     }
-    expect(output).toMatch(/^Invalid worker configuration \(6 problems\)/u);
+    expect(output).toMatch(/^Invalid worker configuration \(7 problems\)/u);
     expect(output).not.toContain('ADMIN_PASSWORD');
     expect(output).not.toContain('TopSecret');
   }, 30_000);
+
+  it('gives the job runtime SCHEDULER_LEASE_TIMEOUT: a run is leased for that long', async () => {
+    const databaseName = `${testDatabaseName()}_lease`;
+    const connection = await connect(databaseName);
+    const worker = await launch({
+      ...baseEnvironment(databaseName),
+      SCHEDULER_LEASE_TIMEOUT: '4s',
+      JOBS_IP_ANONYMIZATION_ENABLED: 'false',
+      JOBS_LOG_CLEANUP_ENABLED: 'false',
+    });
+    await worker.waitForLog((line) => line.msg === 'worker ready');
+    const run = await waitUntil(
+      async () => (await getJobRunModel(connection).findOne({ jobName: 'RefreshTokenCleanupJob', status: 'succeeded' }).lean()) ?? undefined,
+      30_000,
+      'the first run',
+    );
+    // The claim leases the run for the timeout (a heartbeat during the run renews it from a
+    // later instant, by milliseconds for this run): 4 s, not the runtime's default of 10 s.
+    const leasedForMs = run.leaseExpiresAt.getTime() - run.startedAt.getTime();
+    expect(leasedForMs).toBeGreaterThanOrEqual(4000);
+    expect(leasedForMs).toBeLessThan(defaultLeaseTimeoutMs);
+    worker.child.kill('SIGTERM');
+    expect((await worker.waitForExit(15_000)).code).toBe(0);
+  }, 60_000);
 
   it('refuses an unreadable ADMIN_PASSWORD_FILE before connecting', async () => {
     const { ADMIN_PASSWORD: _password, ...withoutPassword } = baseEnvironment(`${testDatabaseName()}_nofile`);
@@ -332,23 +359,51 @@ describe('operator CLI', () => {
 });
 
 describe('replicas', () => {
-  it('three workers on one database run each occurrence exactly once', async () => {
+  it('three workers on one database run each occurrence exactly once, and competed: each ran occurrences and lost others', async () => {
     const databaseName = `${testDatabaseName()}_replicas`;
     const connection = await connect(databaseName);
+    // Three jobs with short, different intervals: many due instants, each a race between the
+    // replicas' scans (each replica scans at its own period, 500 ms ±10 %), sampled at phases
+    // that differ from job to job, so that every replica wins some of them.
     const environment = {
       ...baseEnvironment(databaseName),
-      JOBS_REFRESH_TOKEN_CLEANUP_SCHEDULE: '1000ms',
-      JOBS_LOG_CLEANUP_SCHEDULE: '1500ms',
-      JOBS_IP_ANONYMIZATION_ENABLED: 'false',
+      JOBS_REFRESH_TOKEN_CLEANUP_SCHEDULE: '700ms',
+      JOBS_IP_ANONYMIZATION_SCHEDULE: '900ms',
+      JOBS_LOG_CLEANUP_SCHEDULE: '1100ms',
     };
     const replicas = await Promise.all([launch(environment), launch(environment), launch(environment)]);
-    await Promise.all(replicas.map((replica) => replica.waitForLog((line) => line.msg === 'worker ready')));
+    const readyLines = await Promise.all(replicas.map((replica) => replica.waitForLog((line) => line.msg === 'worker ready')));
+    const instanceIds = readyLines.map((line) => String(line.instanceId));
+    const readyAt = readyLines.map((line) => new Date(String(line.time)).getTime());
     const runs = getJobRunModel(connection);
+    type Run = { jobName: string; occurrenceAt: Date; instanceId: string | null; startedAt: Date; status: string };
+    const succeededRuns = async (): Promise<Run[]> => runs.find({ status: 'succeeded' }, { jobName: 1, occurrenceAt: 1, instanceId: 1, startedAt: 1, status: 1 }).lean<Run[]>();
+    // Agenda's lock decides who takes a due occurrence before anyone claims it, so a replica that
+    // loses the race never sees the occurrence (it is not a lost claim in the runtime's sense:
+    // those need a lapsed lock). What the replicas leave is who ran what: a replica lost an
+    // occurrence when another one ran it while this one was up and scanning (after its
+    // `worker ready`, before it began to shut down).
+    const competition = (succeeded: readonly Run[], until: readonly number[]) =>
+      instanceIds.map((instanceId, index) => ({
+        ran: succeeded.filter((run) => run.instanceId === instanceId).length,
+        lost: succeeded.filter((run) => {
+          const startedAt = run.startedAt.getTime();
+          return run.instanceId !== instanceId && startedAt >= (readyAt[index] ?? Infinity) && startedAt <= (until[index] ?? 0);
+        }).length,
+      }));
+    const waitedFrom = Date.now();
     await waitUntil(
-      async () => ((await runs.countDocuments({ jobName: 'RefreshTokenCleanupJob', status: 'succeeded' })) >= 5 ? true : undefined),
-      40_000,
-      'five refresh token runs',
+      async () => {
+        const succeeded = await succeededRuns();
+        const now = Date.now();
+        const enough = succeeded.filter((run) => run.jobName === 'RefreshTokenCleanupJob').length >= 5;
+        const competed = competition(succeeded, [now, now, now]).every((replica) => replica.ran >= 1 && replica.lost >= 1);
+        return enough && competed ? true : undefined;
+      },
+      60_000,
+      'five refresh token runs and every replica to run and to lose an occurrence',
     );
+    const competedAfterMs = Date.now() - waitedFrom;
     await Promise.all(
       replicas.map(async (replica) => {
         replica.child.kill('SIGTERM');
@@ -361,6 +416,24 @@ describe('replicas', () => {
     ]);
     expect(perOccurrence.length).toBeGreaterThanOrEqual(5);
     expect(perOccurrence.filter((group) => group.succeeded !== 1)).toEqual([]);
+    // Nothing but succeeded runs, each by one of the three replicas.
+    expect(await runs.countDocuments({ status: { $ne: 'succeeded' } })).toBe(0);
+    const succeeded = await succeededRuns();
+    expect(succeeded.filter((run) => !instanceIds.includes(run.instanceId ?? ''))).toEqual([]);
+    // The replicas competed, read again from the final ledger and each one's own log: every
+    // replica ran occurrences (its own `job run succeeded` lines agree with the ledger), and
+    // lost occurrences to the others while it was up.
+    const drainingAt = replicas.map((replica) => {
+      const line = replica.lines.find((candidate) => candidate.msg === 'shutting down: draining');
+      return line === undefined ? 0 : new Date(String(line.time)).getTime();
+    });
+    const final = competition(succeeded, drainingAt);
+    console.info(`replicas competed within ${competedAfterMs} ms: ${JSON.stringify(final)}`);
+    for (const [index, replica] of replicas.entries()) {
+      expect(final[index]?.ran).toBeGreaterThanOrEqual(1);
+      expect(final[index]?.lost).toBeGreaterThanOrEqual(1);
+      expect(replica.lines.filter((line) => line.msg === 'job run succeeded').length).toBe(final[index]?.ran);
+    }
     // One admin user although three seeders ran at once.
     expect(await getUserModel(connection).countDocuments({ email: 'admin@localhost.localdomain' })).toBe(1);
     // One Agenda document per job, whatever the number of replicas that scheduled it.
@@ -368,5 +441,5 @@ describe('replicas', () => {
       { $group: { _id: '$name', count: { $sum: 1 } } },
     ]).toArray();
     expect(documents.every((group) => group.count === 1)).toBe(true);
-  }, 90_000);
+  }, 120_000);
 });

@@ -63,7 +63,8 @@ function jobWith(sender: EmailSender, settings: EmailQueueSettingsInput = {}, ta
   });
 }
 
-async function enqueueNumbered(count: number, now: Date): Promise<string[]> {
+/** `count` entries due at `now`; with `spacingMs`, each one that much after the previous, the last at `now`. */
+async function enqueueNumbered(count: number, now: Date, spacingMs = 0): Promise<string[]> {
   const ids: string[] = [];
   for (let index = 0; index < count; index += 1) {
     const { id } = await enqueueEmail(
@@ -75,7 +76,7 @@ async function enqueueNumbered(count: number, now: Date): Promise<string[]> {
         text: `Body ${index}`,
         html: `<p>Body ${index}</p>`,
       },
-      { now, messageIdDomain: 'queue.example.org' },
+      { now: new Date(now.getTime() - (count - 1 - index) * spacingMs), messageIdDomain: 'queue.example.org' },
     );
     ids.push(id);
   }
@@ -86,6 +87,31 @@ async function entry(id: string) {
   const stored = await getEmailQueueModel(connection).findById(id).lean();
   if (stored === null) throw new Error(`entry ${id} is missing`);
   return stored;
+}
+
+/**
+ * A meeting point of `parties` callers: each call resolves once all have called (rejects after
+ * `timeoutMs`, naming `what`, when one never comes).
+ */
+function barrier(parties: number, what: string, timeoutMs = 10_000): () => Promise<void> {
+  let arrived = 0;
+  let open = (): void => undefined;
+  let fail = (_error: Error): void => undefined;
+  const opened = new Promise<void>((resolve, reject) => {
+    open = resolve;
+    fail = reject;
+  });
+  opened.catch(() => undefined);
+  const timer = setTimeout(() => fail(new Error(`${what}: ${arrived} of ${parties} arrived within ${timeoutMs} ms`)), timeoutMs);
+  cleanups.push(() => clearTimeout(timer));
+  return () => {
+    arrived += 1;
+    if (arrived === parties) {
+      clearTimeout(timer);
+      open();
+    }
+    return opened;
+  };
 }
 
 describe('EmailQueueProcessJob', () => {
@@ -423,25 +449,73 @@ describe('EmailQueueProcessJob', () => {
     for (const id of ids) expect((await entry(id)).status).toBe('sending');
   });
 
-  it('two workers racing on the same batch send every email exactly once', async () => {
+  it('two workers racing on the same batch send every email exactly once; both send, and one loses claims to the other', async () => {
     const { sink, sender } = await startSink();
     const clock = new FakeClock();
-    const ids = await enqueueNumbered(30, clock.now());
+    // Distinct due instants: both workers' selections (oldest first) are the same entries.
+    const ids = await enqueueNumbered(30, clock.now(), 1000);
     const otherConnection = await mongoose
       .createConnection(testMongoUri(), { dbName: testDatabaseName() })
       .asPromise();
     cleanups.push(() => otherConnection.close());
-    const results = await Promise.all([
-      jobWith(sender, { concurrency: 5 }).run(createTestJobContext(clock)),
-      jobWith(sender, { concurrency: 5 }, otherConnection).run(createTestJobContext(clock)),
-    ]);
-    expect(results[0].sent + results[1].sent).toBe(30);
+    // The race, made certain rather than left to timing. Each worker's first claim statement
+    // (the updateMany after its selection) waits until the other worker has selected too: both
+    // selected the same oldest batch of 10, and each of those entries is claimed by exactly one
+    // of the two statements, the other one losing it.
+    const bothSelected = barrier(2, 'both workers selecting their first batch');
+    for (const target of [connection, otherConnection]) {
+      const collection = getEmailQueueModel(target).collection;
+      const updateMany = collection.updateMany.bind(collection);
+      let arrival: Promise<void> | undefined;
+      collection.updateMany = async (...args: Parameters<typeof updateMany>) => {
+        arrival ??= bothSelected();
+        await arrival;
+        return updateMany(...args);
+      };
+      cleanups.push(() => {
+        Reflect.deleteProperty(collection, 'updateMany');
+      });
+    }
+    // Neither worker sends before both have claimed something: the winner of the first claim holds
+    // at most two batches (the one it sends and the next) while it waits, so the other one claims
+    // from what is left and both send.
+    const bothClaimed = barrier(2, 'both workers sending');
+    const workers = [connection, otherConnection].map((target) => {
+      const sent: string[] = [];
+      let arrival: Promise<void> | undefined;
+      const gated: EmailSender = {
+        async send(message) {
+          arrival ??= bothClaimed();
+          await arrival;
+          const result = await sender.send(message);
+          sent.push(message.headers?.[emailQueueIdHeader] ?? '');
+          return result;
+        },
+      };
+      return { sent, context: createTestJobContext(clock), job: jobWith(gated, { concurrency: 5, batchSize: 10 }, target) };
+    });
+    const results = await Promise.all(workers.map((worker) => worker.job.run(worker.context)));
+    expect(results.reduce((total, result) => total + result.sent, 0)).toBe(30);
     await sink.waitForMessages(30);
     const delivered = headerValues(sink, emailQueueIdHeader);
     expect(delivered).toHaveLength(30);
     expect(new Set(delivered).size).toBe(30);
     expect(new Set(delivered)).toEqual(new Set(ids));
     expect(await countQueuedEmails(connection)).toMatchObject({ sent: 30, sending: 0, pending: 0 });
+    // Both sent, what each run counted is what it handed to its sender, and no email went through both.
+    for (const [index, worker] of workers.entries()) {
+      expect(worker.sent.length).toBeGreaterThanOrEqual(1);
+      expect(results[index]?.sent).toBe(worker.sent.length);
+    }
+    expect(new Set([...(workers[0]?.sent ?? []), ...(workers[1]?.sent ?? [])]).size).toBe(30);
+    // They contended: entries a worker selected were claimed by the other, and it skipped them
+    // (at least the 10 of the first batch, each lost by one of the two).
+    const skipped = workers.map((worker) =>
+      worker.context.logger.lines
+        .filter((line) => line.message === 'email queue entries claimed by another worker were skipped')
+        .reduce((total, line) => total + Number(line.fields?.skipped ?? 0), 0),
+    );
+    expect((skipped[0] ?? 0) + (skipped[1] ?? 0)).toBeGreaterThanOrEqual(10);
   });
 
   it('stops sending when the signal is aborted and gives the unsent entries back', async () => {

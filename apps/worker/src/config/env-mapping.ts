@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
 import { telemetryEnvironmentKeys } from './telemetry-settings.js';
 import { defaultMaxPoolSize } from './mongo-uri.js';
+import { durationText, leaseTimeoutLimitsMs, schedulerSettingsSchema } from './schema.js';
 
 /** A settings section: where it lives in the config object and its environment prefix. */
 export interface SettingsSection {
@@ -127,6 +128,14 @@ export const fixedEnvironmentKeys: readonly FixedEnvironmentKey[] = [
     kind: 'number',
     description: 'How long a console sign-in lasts (5-10080 minutes).',
     defaultValue: '480',
+  },
+  {
+    name: 'SCHEDULER_LEASE_TIMEOUT',
+    path: 'scheduler.leaseTimeout',
+    kind: 'string',
+    description:
+      `How long a worker may go without a heartbeat before another replica takes over its runs and job locks (a duration such as 30s, ${durationText(leaseTimeoutLimitsMs.min)} to ${durationText(leaseTimeoutLimitsMs.max)}). Heartbeats come every fifth of it, at most every 2s; a worker cut off from the database for the timeout minus one heartbeat aborts its own runs first.`,
+    defaultValue: schedulerSettingsSchema.parse({}).leaseTimeout,
   },
   {
     name: 'SHUTDOWN_DEADLINE_MS',

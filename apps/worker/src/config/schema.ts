@@ -1,4 +1,6 @@
-/** The worker's own settings (connection, HTTP, telemetry, logging, shutdown) as zod schemas. */
+/** The worker's own settings (connection, HTTP, telemetry, logging, job runtime, shutdown) as zod schemas. */
+import { defaultLeaseTimeoutMs } from '@app/scheduler-agenda';
+import { formatDuration, parseDuration } from '@app/shared-jobs';
 import { z } from 'zod';
 import { parseConsoleTokens } from '../console/tokens.js';
 import { describeMongoUriProblem, uriSetsMaxPoolSize } from './mongo-uri.js';
@@ -69,6 +71,59 @@ export const consoleSettingsSchema = z.strictObject({
     .default(480),
 });
 
+/**
+ * The lease timeout the worker accepts (SCHEDULER_LEASE_TIMEOUT). Below 10 s the runtime
+ * heartbeats every fifth of it and a worker whose heartbeats have not reached the database for
+ * four fifths of it aborts its own runs: under 3 s (heartbeats every 600 ms, runs aborted after
+ * 2.4 s) a short database stall or a busy host would abort runs. Agenda also locks a job up to
+ * one scan (500 ms) before it is due, a lock the lease must outlive.
+ */
+export const leaseTimeoutLimitsMs = { min: 3000, max: 3_600_000 } as const;
+
+/** A duration as an operator writes it: `10s`, `1h30m`. */
+export function durationText(durationMs: number): string {
+  return formatDuration(durationMs).replaceAll(' ', '');
+}
+
+/** A duration as text (`10s`, `1m30s`: the syntax of the job timing keys), kept as text. */
+function durationWithin(limits: { readonly min: number; readonly max: number }, reason: string) {
+  return z.string({ error: 'must be text: a duration such as 10s or 1m' }).superRefine((text, context) => {
+    if (/^\s*-/u.test(text)) {
+      context.addIssue({ code: 'custom', message: `must be a positive duration such as 10s (at least ${durationText(limits.min)})` });
+      return;
+    }
+    let durationMs: number;
+    try {
+      durationMs = parseDuration(text);
+    } catch (error) {
+      context.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
+      return;
+    }
+    if (durationMs < limits.min) {
+      context.addIssue({ code: 'custom', message: `must be at least ${durationText(limits.min)} (${reason})` });
+    } else if (durationMs > limits.max) {
+      context.addIssue({ code: 'custom', message: `must be at most ${durationText(limits.max)}` });
+    }
+  });
+}
+
+/** The job runtime's settings (`createJobRuntime` of @app/scheduler-agenda). */
+export const schedulerSettingsSchema = z.strictObject({
+  // How long a worker may go without a heartbeat before another one takes over its runs and
+  // Agenda locks. Text; the worker passes it to the runtime as leaseTimeoutMs.
+  leaseTimeout: durationWithin(
+    leaseTimeoutLimitsMs,
+    'heartbeats come every fifth of it, and a worker whose heartbeats stop for four fifths of it aborts its runs: shorter, a brief database stall would abort runs',
+  ).default(durationText(defaultLeaseTimeoutMs)),
+});
+
+export type SchedulerSettings = z.output<typeof schedulerSettingsSchema>;
+
+/** The lease timeout in milliseconds (the text was checked by {@link schedulerSettingsSchema}). */
+export function leaseTimeoutMsOf(settings: SchedulerSettings): number {
+  return parseDuration(settings.leaseTimeout);
+}
+
 export const workerBaseSchema = z.strictObject({
   mongodb: mongodbSettingsSchema.prefault({}),
   backgroundJobsEnabled: z.boolean().default(true),
@@ -76,6 +131,7 @@ export const workerBaseSchema = z.strictObject({
   telemetry: telemetrySettingsSchema.prefault({}),
   console: consoleSettingsSchema.prefault({}),
   clusterMetrics: clusterMetricsSettingsSchema.prefault({}),
+  scheduler: schedulerSettingsSchema.prefault({}),
   shutdownDeadlineMs: z.int().min(0).max(3_600_000).default(30_000),
   logLevel: z.enum(logLevels).default('info'),
   logFormat: z.enum(['auto', 'json', 'pretty']).default('auto'),

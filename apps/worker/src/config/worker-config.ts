@@ -63,6 +63,7 @@ export interface WorkerConfiguration {
     secureCookies: boolean;
     sessionTtlMinutes: number;
   };
+  readonly scheduler: { leaseTimeout: string };
   readonly shutdownDeadlineMs: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
   readonly logFormat: 'auto' | 'json' | 'pretty';
