@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   assertValidOccurrence,
+  computeNextOccurrence,
   currentInstance,
   DefaultRecurringJobService,
   formatInstance,
@@ -8,7 +9,6 @@ import {
   silentJobLogger,
   toJobRunError,
   type JobTiming,
-  type ScheduledOccurrence,
 } from '../src/index.js';
 import { FakeClock, InMemoryMessageScheduler } from '../src/testing/index.js';
 
@@ -23,20 +23,6 @@ const start = new Date('2026-05-10T08:30:00.000Z');
 const jobName = 'RefreshTokenCleanupJob';
 const hourly: JobTiming = { schedule: { kind: 'interval', everyMs: hour }, misfire: { kind: 'once' } };
 const worker = { hostName: 'worker-1', processId: 4242 };
-
-function occurrence(overrides: Partial<ScheduledOccurrence> = {}): ScheduledOccurrence {
-  return {
-    jobName,
-    occurrenceAt: start,
-    runAt: start,
-    attempt: 1,
-    cause: 'schedule',
-    requestedBy: null,
-    resume: null,
-    timing: { ...hourly, since: new Date(0) },
-    ...overrides,
-  };
-}
 
 describe('DefaultRecurringJobService.ensureScheduled', () => {
   it('rejects an invalid timing naming the job before touching storage', async () => {
@@ -86,7 +72,8 @@ describe('small helpers', () => {
 
 describe('assertValidOccurrence', () => {
   it('accepts a valid occurrence and names the bad field of an invalid one', () => {
-    const valid = occurrence();
+    // A scheduled occurrence as the service writes it.
+    const valid = computeNextOccurrence(jobName, hourly, null, start);
     expect(() => assertValidOccurrence(valid)).not.toThrow();
     expect(() => assertValidOccurrence({ ...valid, occurrenceAt: new Date(Number.NaN) })).toThrow(/occurrenceAt/u);
     expect(() => assertValidOccurrence({ ...valid, cause: 'whim' as never })).toThrow(/cause/u);
