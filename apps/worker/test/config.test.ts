@@ -320,6 +320,28 @@ describe('worker configuration', () => {
     expect(error.message).not.toContain('hunter2');
   });
 
+  it('names the new key of a renamed job setting, as a variable and in the file (the email queue\'s delivery attempts)', () => {
+    const base = { JOBS_EMAIL_QUEUE_ENABLED: 'false', ADMIN_ENABLED: 'false' };
+    const fromEnvironment = captureConfigurationError(() =>
+      loadWorkerConfiguration({ environment: { ...base, JOBS_EMAIL_QUEUE_MAX_ATTEMPTS: '3', JOBS_EMAIL_QUEUE_MAX_RETRY_DELAY_SECONDS: '60' } }),
+    );
+    expect(fromEnvironment.problems).toEqual([
+      { key: 'JOBS_EMAIL_QUEUE_MAX_ATTEMPTS', path: 'JOBS_EMAIL_QUEUE_MAX_ATTEMPTS', message: 'no longer read: renamed to JOBS_EMAIL_QUEUE_MAX_DELIVERY_ATTEMPTS' },
+      {
+        key: 'JOBS_EMAIL_QUEUE_MAX_RETRY_DELAY_SECONDS',
+        path: 'JOBS_EMAIL_QUEUE_MAX_RETRY_DELAY_SECONDS',
+        message: 'no longer read: renamed to JOBS_EMAIL_QUEUE_DELIVERY_BACKOFF_MAX_SECONDS',
+      },
+    ]);
+    const file = join(temporaryDirectory, 'renamed.json');
+    writeFileSync(file, JSON.stringify({ jobs: { emailQueue: { initialRetryDelaySeconds: 5, maxAttemps: 3 } } }));
+    const fromFile = captureConfigurationError(() => loadWorkerConfiguration({ configFile: file, environment: base }));
+    expect(fromFile.problems.map((problem) => `${problem.key}: ${problem.message}`).sort()).toEqual([
+      'jobs.emailQueue.initialRetryDelaySeconds: renamed to jobs.emailQueue.deliveryBackoffInitialSeconds (configuration file)',
+      'jobs.emailQueue.maxAttemps: unknown key (configuration file)',
+    ]);
+  });
+
   it('sizes the connection pool: MONGODB_MAX_POOL_SIZE, else the URI\'s own maxPoolSize, else 10; both set is an error naming both', () => {
     const base = { JOBS_EMAIL_QUEUE_ENABLED: 'false', ADMIN_ENABLED: 'false' };
     const sized = loadWorkerConfiguration({ environment: { ...base, MONGODB_MAX_POOL_SIZE: '25' } });

@@ -54,5 +54,7 @@ export interface JobModule<TSchema, TSettings, TServices> {
   readonly intervalAliases?: readonly IntervalAlias[];
   /** Other configuration sections it needs while enabled (e.g. `smtp`). */
   readonly requiredSections?: readonly string[];
+  /** Settings keys of earlier releases and their new names: a host names the new key when an old one is set. */
+  readonly renamedSettings?: Readonly<Record<string, string>>;
   create(context: JobModuleContext<TSettings, TServices>): RecurringJob<JobResultSummary>;
 }

@@ -31,6 +31,8 @@ export interface SettingsSection {
   readonly fieldReference?: Readonly<Record<string, { readonly defaultValue: string; readonly meaning: string }>>;
   /** Variables under the prefix that were removed: their name (suffix) and what to set instead. */
   readonly retiredKeys?: readonly { readonly suffix: string; readonly replacement: string }[];
+  /** Fields of earlier releases and their new names (in the file and as variables). */
+  readonly renamedFields?: Readonly<Record<string, string>>;
 }
 
 /** A fixed environment variable: its path in the configuration object and its meaning. */
@@ -366,7 +368,14 @@ export function readEnvironment(
     const sharing = sections.filter((section) => section.environmentPrefix === prefix);
     const keys = sharing.flatMap((section) => sectionEnvironmentKeys(section));
     const knownNames = new Set(keys.flatMap((key) => [key.name, `${key.name}_FILE`]));
-    const retired = new Map(sharing.flatMap((section) => (section.retiredKeys ?? []).map((key) => [`${prefix}${key.suffix}`, key.replacement])));
+    const retired = new Map(
+      sharing.flatMap((section) => [
+        ...(section.retiredKeys ?? []).map((key) => [`${prefix}${key.suffix}`, key.replacement] as const),
+        ...Object.entries(section.renamedFields ?? {}).map(
+          ([oldField, newField]) => [`${prefix}${toEnvironmentSuffix(oldField)}`, `renamed to ${prefix}${toEnvironmentSuffix(newField)}`] as const,
+        ),
+      ]),
+    );
     for (const name of Object.keys(environment)) {
       if (!name.startsWith(prefix) || knownNames.has(name)) continue;
       const replacement = retired.get(name);

@@ -92,6 +92,7 @@ export function jobSettingsSection(module: WorkerJobModule): SettingsSection {
     path: `jobs.${module.configKey}`,
     environmentPrefix: module.environmentPrefix,
     schema: module.settingsSchema,
+    renamedFields: module.renamedSettings ?? {},
     description: module.description,
     fieldReference: Object.fromEntries(
       (module.intervalAliases ?? []).map((alias) => [

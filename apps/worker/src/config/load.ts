@@ -143,9 +143,16 @@ export function loadConfiguration<TSchema extends z.ZodObject>(
     const names = environmentNameByPath(options.sections);
     for (const issue of result.error.issues) {
       if (issue.code === 'unrecognized_keys') {
+        const sectionPath = issue.path.map(String).join('.');
+        const renamed = options.sections.find((section) => section.path === sectionPath)?.renamedFields ?? {};
         for (const unknownKey of issue.keys) {
           const unknownPath = [...issue.path.map(String), unknownKey].join('.');
-          problems.push({ key: unknownPath, path: unknownPath, message: 'unknown key (configuration file)' });
+          const newName = Object.hasOwn(renamed, unknownKey) ? renamed[unknownKey] : undefined;
+          problems.push({
+            key: unknownPath,
+            path: unknownPath,
+            message: newName === undefined ? 'unknown key (configuration file)' : `renamed to ${sectionPath}.${newName} (configuration file)`,
+          });
         }
         continue;
       }

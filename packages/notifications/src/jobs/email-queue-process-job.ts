@@ -40,7 +40,7 @@ import {
 } from '../models/email-queue.js';
 import { classifyEmailSendError, type EmailSender } from '../sender/email-sender.js';
 import { createSmtpEmailSender } from '../sender/smtp-email-sender.js';
-import { emailQueueSettingsSchema, type EmailQueueSettings, type SmtpSettings } from '../settings.js';
+import { emailQueueSettingsSchema, renamedEmailQueueSettings, type EmailQueueSettings, type SmtpSettings } from '../settings.js';
 import { describeFieldIssues } from '../validation.js';
 
 export const emailQueueProcessJobName = 'EmailQueueProcessJob';
@@ -523,6 +523,7 @@ export const emailQueueProcessJobModule: JobModule<
   defaults: emailQueueProcessDefaults,
   intervalAliases: [{ settingsKey: 'processingIntervalSeconds', unitMs: 1000 }],
   requiredSections: ['smtp'],
+  renamedSettings: renamedEmailQueueSettings,
   create: ({ settings, timing, retry, services }) => {
     const sender = createSmtpEmailSender(services.smtp);
     const job = createEmailQueueProcessJob({
