@@ -1,5 +1,6 @@
 export {
   emailQueueSettingsSchema,
+  minimumSendingLeaseSeconds,
   parseEmailQueueSettings,
   renamedEmailQueueSettings,
   parseSmtpSettings,
@@ -53,7 +54,7 @@ export {
   type OutgoingEmail,
   type SentEmail,
 } from './sender/email-sender.js';
-export { createSmtpEmailSender, type SmtpEmailSender } from './sender/smtp-email-sender.js';
+export { createSmtpEmailSender, smtpSendTimeoutMs, type SmtpEmailSender } from './sender/smtp-email-sender.js';
 export {
   createEmailQueueProcessJob,
   deliveryBackoffPolicy,
@@ -61,6 +62,7 @@ export {
   emailQueueProcessDefaults,
   emailQueueProcessJobModule,
   emailQueueProcessJobName,
+  emailQueueStallTimeoutMs,
   type EmailQueueJobServices,
   type EmailQueueProcessJobOptions,
   type EmailQueueProcessResult,

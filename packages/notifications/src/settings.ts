@@ -13,6 +13,9 @@ const positiveInteger = (maximum: number) =>
     .min(1, { error: 'must be at least 1' })
     .max(maximum, { error: `must be at most ${maximum}` });
 
+/** The shortest claim lease (`sendingLeaseSeconds`): renewed every second. */
+export const minimumSendingLeaseSeconds = 3;
+
 /**
  * Keys of earlier releases: strict parsing rejects them, and the error names the new key (the
  * email queue's own retries are "delivery attempts"; `retry.*` keys are the job's run retries).
@@ -44,8 +47,18 @@ export const emailQueueSettingsSchema = z
     deliveryBackoffInitialSeconds: positiveInteger(86_400).default(30),
     /** No delay between delivery attempts exceeds this, jitter included. */
     deliveryBackoffMaxSeconds: positiveInteger(7 * 86_400).default(3600),
-    /** How long a `sending` entry stays claimed before it counts as a crashed worker's. */
-    sendingLeaseSeconds: positiveInteger(86_400).default(300),
+    /**
+     * The claim lease: a `sending` entry whose claim was not renewed for this long counts as a
+     * dead worker's and is claimed again. The live run renews its claims every third of it.
+     */
+    sendingLeaseSeconds: z
+      .number({ error: 'must be a number' })
+      .int({ error: 'must be an integer' })
+      .min(minimumSendingLeaseSeconds, {
+        error: `must be at least ${minimumSendingLeaseSeconds} (claims are renewed every third of the lease; a shorter one lapses on one slow statement)`,
+      })
+      .max(86_400, { error: 'must be at most 86400' })
+      .default(30),
     /** `sent` entries are deleted this many days after they were sent. */
     sentRetentionDays: positiveInteger(36_600).default(30),
     /** `dead` entries are deleted this many days after they were given up (time to look into them). */

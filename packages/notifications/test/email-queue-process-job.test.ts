@@ -1,3 +1,4 @@
+import { systemClock } from '@app/shared-jobs';
 import { createJobModuleContext, createTestJobContext, FakeClock } from '@app/shared-jobs/testing';
 import { testDatabaseName, testMongoUri } from '@app/mongo-local/testing';
 import mongoose, { type Connection } from 'mongoose';
@@ -10,12 +11,15 @@ import {
   emailQueueProcessJobModule,
   emailQueueProcessJobName,
   emailQueueSettingsSchema,
+  emailQueueStallTimeoutMs,
   enqueueEmail,
   ensureNotificationIndexes,
   getEmailQueueModel,
+  minimumSendingLeaseSeconds,
   parseEmailQueueSettings,
   parseSmtpSettings,
   queueDepth,
+  smtpSendTimeoutMs,
   type EmailQueueSettingsInput,
   type EmailSender,
   type SmtpEmailSender,
@@ -47,11 +51,16 @@ afterEach(async () => {
 async function startSink(options: SmtpSinkOptions = {}): Promise<{ sink: SmtpSink; sender: SmtpEmailSender }> {
   const sink = await startSmtpSink(options);
   cleanups.push(() => sink.close());
+  return { sink, sender: senderTo(sink) };
+}
+
+/** Another worker's pooled sender to the same sink. */
+function senderTo(sink: SmtpSink): SmtpEmailSender {
   const sender = createSmtpEmailSender(
     parseSmtpSettings({ host: '127.0.0.1', port: sink.port, from: 'app@example.org', maxConnections: 3 }),
   );
   cleanups.push(() => sender.close());
-  return { sink, sender };
+  return sender;
 }
 
 function jobWith(sender: EmailSender, settings: EmailQueueSettingsInput = {}, target: Connection = connection) {
@@ -87,6 +96,35 @@ async function entry(id: string) {
   const stored = await getEmailQueueModel(connection).findById(id).lean();
   if (stored === null) throw new Error(`entry ${id} is missing`);
   return stored;
+}
+
+/** Polls until `condition` holds; rejects naming `what` after `timeoutMs`. It waits for an event, never proves an absence. */
+async function waitUntil(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await pause(20);
+  }
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A promise opened from outside (the SMTP sink holds replies on it). */
+function gate(): { readonly promise: Promise<void>; open(): void } {
+  let open = (): void => undefined;
+  const promise = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { promise, open: () => open() };
+}
+
+/** How many times each id was delivered (the X-Email-Queue-Id header). */
+function deliveriesById(sink: SmtpSink): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const id of headerValues(sink, emailQueueIdHeader)) counts.set(id, (counts.get(id) ?? 0) + 1);
+  return counts;
 }
 
 /**
@@ -140,7 +178,8 @@ describe('EmailQueueProcessJob', () => {
     // The alias is the worker's to resolve: the job runs on the timing it is given.
     expect(job.schedule).toEqual({ kind: 'interval', everyMs: 10_000 });
     expect(job.retry).toEqual(module.defaults.retry);
-    expect(job.stallTimeoutMs).toBe(120_000);
+    // Twice the SMTP sender's send timeout (10 s connect + 10 s greeting + 60 s socket), whatever the lease.
+    expect(job.stallTimeoutMs).toBe(160_000);
 
     // It sends through its own pooled sender, with Message-IDs in the domain of smtp.from,
     // and dispose closes that pool.
@@ -518,6 +557,202 @@ describe('EmailQueueProcessJob', () => {
     expect((skipped[0] ?? 0) + (skipped[1] ?? 0)).toBeGreaterThanOrEqual(10);
   });
 
+  it('stalls after twice the sender\'s send timeout, whatever the claim lease', async () => {
+    const { sink } = await startSink();
+    const smtp = (connectionTimeoutMs: number) =>
+      parseSmtpSettings({ host: '127.0.0.1', port: sink.port, from: 'app@example.org', connectionTimeoutMs });
+    // connection + greeting + socket timeout (at least 60 s)
+    expect(smtpSendTimeoutMs(smtp(10_000))).toBe(80_000);
+    expect(smtpSendTimeoutMs(smtp(90_000))).toBe(270_000);
+    for (const sendingLeaseSeconds of [minimumSendingLeaseSeconds, 30, 3600]) {
+      const job = emailQueueProcessJobModule.create(
+        createJobModuleContext(emailQueueProcessJobModule, {
+          settings: parseEmailQueueSettings({ sendingLeaseSeconds }),
+          services: { connection, smtp: smtp(90_000) },
+        }),
+      );
+      cleanups.push(() => job.dispose?.());
+      expect(job.stallTimeoutMs).toBe(540_000);
+    }
+    // A sender of one's own: twice its sendTimeoutMs, or the SMTP default's when it states none.
+    const unused = () => Promise.reject(new Error('unused'));
+    expect(jobWith({ send: unused }, { sendingLeaseSeconds: 3 }).stallTimeoutMs).toBe(160_000);
+    expect(jobWith({ send: unused, sendTimeoutMs: 5000 }).stallTimeoutMs).toBe(10_000);
+    expect(emailQueueStallTimeoutMs()).toBe(160_000);
+  });
+
+  describe(`the claim lease (${minimumSendingLeaseSeconds} s here), renewed while the run lives`, () => {
+    const leaseSeconds = minimumSendingLeaseSeconds;
+    const settings = { batchSize: 2, concurrency: 2, sendingLeaseSeconds: leaseSeconds };
+
+    it('a worker dead mid-send: once its lease lapsed another run sends its claims, only the ones in flight twice', async () => {
+      const replies = gate();
+      const { sink, sender: dyingSender } = await startSink({ holdReply: (index) => (index < 2 ? replies.promise : null) });
+      const survivorSender = senderTo(sink);
+      cleanups.push(() => replies.open());
+      const ids = await enqueueNumbered(4, systemClock.now(), 1000);
+      const queue = getEmailQueueModel(connection);
+
+      // The dying worker claims both batches (the one it sends and the one claimed ahead); both
+      // emails of the first reach the server, whose replies it never reads.
+      const dyingConnection = await mongoose.createConnection(testMongoUri(), { dbName: testDatabaseName() }).asPromise();
+      const dyingContext = createTestJobContext(systemClock);
+      const dyingRun = jobWith(dyingSender, settings, dyingConnection).run(dyingContext);
+      await waitUntil(
+        async () => sink.dataCommands() === 2 && (await countQueuedEmails(connection)).sending === 4,
+        'the dying worker mid-send with both batches claimed',
+      );
+      // Its death: no statement of it reaches the database any more (no renewal, mark or
+      // release), and its sends never complete.
+      await dyingConnection.close();
+      const diedAt = Date.now();
+      const atDeath = await queue.find({}, { claimToken: 1, leaseExpiresAt: 1 }).lean();
+      const dyingTokens = new Set(atDeath.map((state) => state.claimToken));
+      expect(dyingTokens.size).toBe(2);
+      const leases = atDeath.map((state) => state.leaseExpiresAt?.getTime() ?? Number.NaN);
+      const firstLapse = Math.min(...leases);
+      expect(Math.max(...leases) - diedAt).toBeLessThanOrEqual(leaseSeconds * 1000);
+
+      // Another worker runs every 100 ms until it has sent them all.
+      const survivor = jobWith(survivorSender, settings);
+      const runs: { startedAt: number; sent: number }[] = [];
+      while (runs.reduce((total, run) => total + run.sent, 0) < 4) {
+        if (Date.now() - diedAt > 15_000) throw new Error(`not resent within 15 s: ${JSON.stringify(runs)}`);
+        const startedAt = Date.now();
+        runs.push({ startedAt, sent: (await survivor.run(createTestJobContext(systemClock))).sent });
+        await pause(100);
+      }
+      const resentAfterMs = Date.now() - diedAt;
+      // The dead worker's claims were honoured until they lapsed, then taken at once: seconds after
+      // its death, not the 300 s of the old lease.
+      const early = runs.filter((run) => run.startedAt < firstLapse);
+      expect(early.length).toBeGreaterThanOrEqual(1);
+      expect(early.every((run) => run.sent === 0)).toBe(true);
+      expect(resentAfterMs).toBeLessThan(leaseSeconds * 1000 + 5000);
+      // The dead worker's renewals fail, logged and not thrown.
+      await waitUntil(
+        () => dyingContext.logger.messages('warn').includes('could not renew the lease of claimed emails; they lapse if renewals keep failing'),
+        'a failed renewal of the dead worker',
+      );
+
+      // At least once: the two emails in flight at its death were delivered twice (same
+      // Message-ID), the two it had only claimed once.
+      await sink.waitForMessages(6);
+      expect(Object.fromEntries(deliveriesById(sink))).toEqual({
+        [ids[0] ?? '']: 2,
+        [ids[1] ?? '']: 2,
+        [ids[2] ?? '']: 1,
+        [ids[3] ?? '']: 1,
+      });
+      expect(new Set(sink.messages.filter((message) => message.subject === 'Message 0').map((message) => message.messageId)).size).toBe(1);
+      const settled = await queue.find({}, { status: 1, attempts: 1, claimToken: 1 }).lean();
+      for (const state of settled) {
+        expect(state).toMatchObject({ status: 'sent', attempts: 2 });
+        expect(dyingTokens.has(state.claimToken)).toBe(false);
+      }
+
+      // The dead run is wound up: what it does now never reaches the database or the server.
+      dyingContext.abortController.abort();
+      replies.open();
+      await dyingRun;
+      expect(sink.dataCommands()).toBe(6);
+      expect(await queue.find({}, { status: 1, attempts: 1, claimToken: 1 }).lean()).toEqual(settled);
+    });
+
+    it('a live run slower than the lease keeps its claims: a concurrent run takes none of them', async () => {
+      // Three batches of two; the server is slow to accept the last one.
+      const replies = gate();
+      const { sink, sender: ownerSender } = await startSink({ holdReply: (index) => (index === 4 || index === 5 ? replies.promise : null) });
+      const competitorSender = senderTo(sink);
+      cleanups.push(() => replies.open());
+      const ids = await enqueueNumbered(6, systemClock.now(), 1000);
+      const lastBatch = ids.slice(4).sort();
+      const queue = getEmailQueueModel(connection);
+      const otherConnection = await mongoose.createConnection(testMongoUri(), { dbName: testDatabaseName() }).asPromise();
+      cleanups.push(() => otherConnection.close());
+      const renewals = recordRenewals(connection);
+      cleanups.push(() => renewals.stop());
+
+      const ownerContext = createTestJobContext(systemClock);
+      const owner = jobWith(ownerSender, settings).run(ownerContext);
+      await waitUntil(() => sink.dataCommands() === 6, 'the last batch\'s slow sends at the server');
+      const renewalsBefore = renewals.ids.length;
+      const claimed = await queue.find({ status: 'sending' }, { claimToken: 1, leaseExpiresAt: 1 }).lean();
+      expect(claimed.map((state) => state._id.toHexString()).sort()).toEqual(lastBatch);
+      const ownerTokens = new Set(claimed.map((state) => state.claimToken));
+      expect(ownerTokens.size).toBe(1);
+      // Not renewed, the claims would lapse by this instant.
+      const lapseWithoutRenewal = Math.max(...claimed.map((state) => state.leaseExpiresAt?.getTime() ?? Number.NaN));
+
+      // Another worker runs every 200 ms until one of its runs started a second after that.
+      const competitor = jobWith(competitorSender, settings, otherConnection);
+      const competitorRuns: { startedAt: number; sent: number; retried: number; dead: number; skipped: number }[] = [];
+      while (competitorRuns.at(-1) === undefined || (competitorRuns.at(-1)?.startedAt ?? 0) < lapseWithoutRenewal + 1000) {
+        if (Date.now() > lapseWithoutRenewal + 15_000) throw new Error('the competitor did not run past the lease');
+        const startedAt = Date.now();
+        const context = createTestJobContext(systemClock);
+        const { sent, retried, dead } = await competitor.run(context);
+        const skipped = context.logger.messages('info').filter((message) => message.includes('claimed by another worker')).length;
+        competitorRuns.push({ startedAt, sent, retried, dead, skipped });
+        await pause(200);
+      }
+      const renewed = await queue.find({ _id: { $in: lastBatch } }, { claimToken: 1, leaseExpiresAt: 1, attempts: 1 }).lean();
+      for (const state of renewed) {
+        expect(ownerTokens.has(state.claimToken)).toBe(true);
+        expect(state.attempts).toBe(1);
+        expect(state.leaseExpiresAt?.getTime()).toBeGreaterThan(lapseWithoutRenewal);
+      }
+      // Renewed by one statement each time, naming only what is held: the settled batches were
+      // let go (at most one renewal under way while the second batch settled named it too).
+      const whileHeld = renewals.ids.slice(renewalsBefore + 1);
+      expect(whileHeld.length).toBeGreaterThanOrEqual(1);
+      for (const named of whileHeld) expect([...named].sort()).toEqual(lastBatch);
+      for (const named of renewals.ids) expect(named.length).toBeLessThanOrEqual(2 * settings.batchSize);
+
+      // The slow sends complete: their owner marks them sent under its own claim.
+      replies.open();
+      expect(await owner).toEqual({ sent: 6, retried: 0, dead: 0, pruned: 0 });
+      expect(ownerContext.logger.messages('warn')).toEqual([]);
+      for (const state of await queue.find({}, { status: 1, attempts: 1 }).lean()) {
+        expect(state).toMatchObject({ status: 'sent', attempts: 1 });
+      }
+      expect(competitorRuns.every((run) => run.sent + run.retried + run.dead + run.skipped === 0)).toBe(true);
+      await sink.waitForMessages(6);
+      expect(sink.dataCommands()).toBe(6);
+      expect(Object.fromEntries(deliveriesById(sink))).toEqual(Object.fromEntries(ids.map((id) => [id, 1])));
+    });
+
+    it('a run aborted mid-send (taken over, say) renews no more: its claim lapses and another run sends it again', async () => {
+      const replies = gate();
+      const { sink, sender: ownerSender } = await startSink({ holdReply: (index) => (index === 0 ? replies.promise : null) });
+      const competitorSender = senderTo(sink);
+      cleanups.push(() => replies.open());
+      const [id = ''] = await enqueueNumbered(1, systemClock.now());
+      const ownerContext = createTestJobContext(systemClock);
+      const owner = jobWith(ownerSender, settings).run(ownerContext);
+      await waitUntil(() => sink.dataCommands() === 1, 'the send at the server');
+      ownerContext.abortController.abort();
+
+      // The owner is still in its send, but no longer renews: the claim lapses and a
+      // competitor takes it (without the abort stopping the renewal, it never would).
+      const competitor = jobWith(competitorSender, settings);
+      const abortedAt = Date.now();
+      let resent = 0;
+      while (resent === 0) {
+        if (Date.now() - abortedAt > 15_000) throw new Error('the aborted run\'s claim did not lapse within 15 s');
+        resent = (await competitor.run(createTestJobContext(systemClock))).sent;
+        await pause(100);
+      }
+      expect(Date.now() - abortedAt).toBeLessThan(leaseSeconds * 1000 + 5000);
+      replies.open();
+      expect(await owner).toEqual({ sent: 1, retried: 0, dead: 0, pruned: 0 });
+      expect(ownerContext.logger.messages('warn')).toContain('emails sent but no longer ours to mark');
+      expect(await entry(id)).toMatchObject({ status: 'sent', attempts: 2 });
+      await sink.waitForMessages(2);
+      expect(Object.fromEntries(deliveriesById(sink))).toEqual({ [id]: 2 });
+    });
+  });
+
   it('stops sending when the signal is aborted and gives the unsent entries back', async () => {
     const { sink, sender } = await startSink();
     const clock = new FakeClock();
@@ -611,8 +846,8 @@ describe('EmailQueueProcessJob', () => {
       settings: parseEmailQueueSettings({}),
     });
     expect(await job.run(failingContext)).toEqual({ sent: 10, retried: 0, dead: 0, pruned: 0 });
-    // After the 10th send and after the batch.
-    expect(context.logger.messages('warn').filter((message) => message === 'progress report failed')).toHaveLength(2);
+    // After every send (proof of life for the stall timeout) and after the batch.
+    expect(context.logger.messages('warn').filter((message) => message === 'progress report failed')).toHaveLength(11);
     expect((await entry(raw.insertedId.toHexString())).smtpMessageId).toBe(
       `<${raw.insertedId.toHexString()}@email-queue.invalid>`,
     );
@@ -668,6 +903,23 @@ describe('EmailQueueProcessJob', () => {
     expect(await countQueuedEmails(connection)).toMatchObject({ sent: 1, dead: 0, failed: 1 });
   });
 });
+
+/** The `_id: { $in }` lists of the lease renewals (updates of `leaseExpiresAt` alone) sent to the queue. */
+function recordRenewals(target: Connection): { readonly ids: string[][]; stop(): void } {
+  const ids: string[][] = [];
+  const client = target.getClient();
+  const listener = (event: { commandName: string; command: Record<string, unknown> }): void => {
+    if (event.commandName !== 'update' || event.command.update !== 'email_queue') return;
+    const updates = event.command.updates as { q: { _id?: { $in?: { toHexString(): string }[] } }; u: { $set?: object } }[];
+    for (const update of updates) {
+      const set = update.u.$set ?? {};
+      if (Object.keys(set).join() !== 'leaseExpiresAt') continue;
+      ids.push((update.q._id?.$in ?? []).map((id) => id.toHexString()));
+    }
+  };
+  client.on('commandStarted', listener);
+  return { ids, stop: () => client.off('commandStarted', listener) };
+}
 
 /** The `_id: { $in }` list lengths of the delete statements sent to the queue. */
 function recordDeletes(target: Connection): { inListLengths(): number[]; stop(): void } {

@@ -35,7 +35,7 @@ describe('EmailQueueProcessJob statements', () => {
     expect(plan).toEqual({ indexes: [index], collectionScan: false });
   });
 
-  it('claims, reads back, marks and prunes a batch through the _id index', async () => {
+  it('claims, reads back, renews, marks and prunes a batch through the _id index', async () => {
     const ids = [new Types.ObjectId(), new Types.ObjectId()];
     for (const filter of [
       {
@@ -46,6 +46,8 @@ describe('EmailQueueProcessJob statements', () => {
         ],
       },
       { _id: { $in: ids }, claimToken: 'token' },
+      // lease renewal: the held batches, still `sending` under their tokens
+      { _id: { $in: ids }, claimToken: { $in: ['token', 'ahead'] }, status: 'sending' },
       { _id: { $in: ids }, status: 'sent', updatedAt: { $lt: now } },
     ]) {
       const plan = await explainQuery(connection.db!, collection, { find: collection, filter });

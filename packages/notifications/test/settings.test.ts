@@ -18,7 +18,7 @@ describe('parseEmailQueueSettings', () => {
       maxDeliveryAttempts: 5,
       deliveryBackoffInitialSeconds: 30,
       deliveryBackoffMaxSeconds: 3600,
-      sendingLeaseSeconds: 300,
+      sendingLeaseSeconds: 30,
       sentRetentionDays: 30,
       deadRetentionDays: 90,
     });
@@ -42,6 +42,19 @@ describe('parseEmailQueueSettings', () => {
     expect(issues).toContainEqual({ field: 'enabled', reason: 'must be a boolean' });
     expect((error as Error).message).toMatch(/^invalid email queue settings: /u);
     expect((error as Error).message).toContain('bogus');
+  });
+
+  it('bounds the claim lease (sendingLeaseSeconds): 3 s to a day, naming the key and why', () => {
+    expect(parseEmailQueueSettings({ sendingLeaseSeconds: 3 }).sendingLeaseSeconds).toBe(3);
+    expect(parseEmailQueueSettings({ sendingLeaseSeconds: 86_400 }).sendingLeaseSeconds).toBe(86_400);
+    expect(() => parseEmailQueueSettings({ sendingLeaseSeconds: 2 })).toThrow(
+      'invalid email queue settings: sendingLeaseSeconds: must be at least 3 ' +
+        '(claims are renewed every third of the lease; a shorter one lapses on one slow statement)',
+    );
+    expect(() => parseEmailQueueSettings({ sendingLeaseSeconds: 86_401 })).toThrow(
+      'sendingLeaseSeconds: must be at most 86400',
+    );
+    expect(() => parseEmailQueueSettings({ sendingLeaseSeconds: 2.5 })).toThrow('sendingLeaseSeconds: must be an integer');
   });
 
   it('requires deliveryBackoffMaxSeconds >= deliveryBackoffInitialSeconds', () => {

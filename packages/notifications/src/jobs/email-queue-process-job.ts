@@ -9,13 +9,22 @@
  *    expired (their worker died; those on their last delivery attempt go `dead`), then
  *    `pending` entries with `nextAttemptAt <= now`, oldest first;
  * 2. claims them with ONE `updateMany` by `_id` that repeats the due condition and sets the
- *    batch's claim token, a lease and `attempts + 1`: each document's update is atomic, so of
- *    two runs that selected the same entry exactly one claims it;
+ *    batch's claim token, a lease of `sendingLeaseSeconds` and `attempts + 1`: each document's
+ *    update is atomic, so of two runs that selected the same entry exactly one claims it;
  * 3. reads the claimed batch back by `_id` and token (`updateMany` does not return documents);
  * 4. sends, `concurrency` at a time over the pooled transport, checking the signal before each
- *    send; a failure is recorded per email (`pending` again after a backoff, or `dead`);
+ *    send and reporting progress after each; a failure is recorded per email (`pending` again
+ *    after a backoff, or `dead`);
  * 5. marks the batch's sent emails `sent` with ONE `updateMany`, conditional on the token.
- * Every statement holds at most `batchSize` entries.
+ * Every statement holds at most `batchSize` entries (a lease renewal: the two batches held).
+ *
+ * From its claim until it is settled, a batch's lease is renewed every third of it
+ * ({@link ClaimLeaseRenewal}: one `updateMany` for the batches held), until the run ends or its
+ * signal aborts. So a live run keeps its claims however slow a send is, and a dead worker's
+ * claims are due again one short lease (30 s by default) after its last renewal.
+ *
+ * The run's stall timeout does not depend on the lease: it is twice the sender's send timeout
+ * ({@link emailQueueStallTimeoutMs}).
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -39,9 +48,10 @@ import {
   type EmailStatus,
 } from '../models/email-queue.js';
 import { classifyEmailSendError, type EmailSender } from '../sender/email-sender.js';
-import { createSmtpEmailSender } from '../sender/smtp-email-sender.js';
+import { createSmtpEmailSender, smtpSendTimeoutMs } from '../sender/smtp-email-sender.js';
 import { emailQueueSettingsSchema, renamedEmailQueueSettings, type EmailQueueSettings, type SmtpSettings } from '../settings.js';
 import { describeFieldIssues } from '../validation.js';
+import { ClaimLeaseRenewal } from './claim-lease-renewal.js';
 
 export const emailQueueProcessJobName = 'EmailQueueProcessJob';
 
@@ -90,8 +100,21 @@ export const emailQueueProcessDefaults: JobModuleDefaults = {
 
 const maxStoredErrorLength = 1000;
 const dayMs = 24 * 60 * 60 * 1000;
-/** Progress is reported every this many sends (and after each batch). */
-const progressEvery = 10;
+
+/** Assumed for a sender that does not state its `sendTimeoutMs`: the SMTP adapter's default (80 s). */
+export const defaultSendTimeoutMs = smtpSendTimeoutMs({ connectionTimeoutMs: 10_000 });
+
+/**
+ * The job's stall timeout, whatever the claim lease: twice the longest one send waits on a
+ * silent server before it fails (`EmailSender.sendTimeoutMs`; for SMTP connection + greeting +
+ * socket timeouts, 80 s -> 160 s by default). Progress is reported after every send, so a live
+ * run is silent for at most one send (which fails by itself within its timeout) plus the
+ * statements between two batches; twice the send timeout covers both, and a run whose send or
+ * statement never returns is still failed as stalled.
+ */
+export function emailQueueStallTimeoutMs(sendTimeoutMs: number = defaultSendTimeoutMs): number {
+  return 2 * sendTimeoutMs;
+}
 
 /** The delays between one email's delivery attempts: doubling, ±20 % jitter, capped. */
 export function deliveryBackoffPolicy(settings: EmailQueueSettings): BackoffPolicy {
@@ -123,6 +146,8 @@ interface RunState {
   processed: number;
   /** Entries claimed or given up by this run (`maxEmailsPerRun`). */
   claimed: number;
+  /** Renews the lease of the batches this run holds. */
+  readonly leases: ClaimLeaseRenewal;
 }
 
 interface ClaimOutcome {
@@ -141,7 +166,10 @@ function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** The recurring job. A run stalled for the sending lease is failed (its claims may be taken over). */
+/**
+ * The recurring job. A run that reports no progress for {@link emailQueueStallTimeoutMs} of its
+ * sender is failed as stalled (its claims, no longer renewed, lapse after the lease).
+ */
 export function createEmailQueueProcessJob(
   options: EmailQueueProcessJobOptions,
 ): RecurringJob<EmailQueueProcessResult> {
@@ -155,46 +183,67 @@ export function createEmailQueueProcessJob(
     schedule: timing.schedule,
     misfire: timing.misfire,
     retry: options.retry ?? emailQueueProcessDefaults.retry,
-    stallTimeoutMs: settings.sendingLeaseSeconds * 1000,
+    stallTimeoutMs: emailQueueStallTimeoutMs(options.sender.sendTimeoutMs),
     async run(context: JobContext): Promise<EmailQueueProcessResult> {
+      if (!settings.enabled) {
+        context.logger.debug('email queue processing is disabled');
+        return { sent: 0, retried: 0, dead: 0, pruned: 0 };
+      }
+      const leases = new ClaimLeaseRenewal({
+        connection: options.connection,
+        leaseMs: settings.sendingLeaseSeconds * 1000,
+        clock: context.clock,
+        logger: context.logger,
+        signal: context.signal,
+      });
       const state: RunState = {
         options,
         context,
         result: { sent: 0, retried: 0, dead: 0, pruned: 0 },
         processed: 0,
         claimed: 0,
+        leases,
       };
-      if (!settings.enabled) {
-        context.logger.debug('email queue processing is disabled');
-        return state.result;
+      try {
+        return await processQueue(state);
+      } finally {
+        await leases.stop();
       }
-      if (context.signal.aborted) return state.result;
-      state.result.pruned = await pruneSettledEntries(state);
-      // The next batch is claimed while the current one is sent: claims and sent marks overlap
-      // the SMTP traffic instead of pausing it.
-      let claiming: Promise<ClaimOutcome> | null = context.signal.aborted ? null : claimNext(state);
-      let batches = 0;
-      while (claiming !== null) {
-        const { candidates, limit, batch } = await claiming;
-        claiming = null;
-        // Fewer candidates than asked for: nothing else is due now.
-        if (candidates === limit && state.claimed < settings.maxEmailsPerRun && !context.signal.aborted) {
-          claiming = claimNext(state);
-          // Awaited at the top of the loop; until then a failure must not count as unhandled.
-          claiming.catch(() => undefined);
-        }
-        if (batch.entries.length > 0) {
-          // After an abort this gives the whole batch back instead of sending it.
-          await sendBatch(state, batch);
-          batches += 1;
-        }
-      }
-      if (batches > 0 || state.result.dead > 0 || state.result.pruned > 0) {
-        context.logger.info('email queue processed', { batches, ...state.result });
-      }
-      return state.result;
     },
   };
+}
+
+/** One run: prune, then batch after batch (see the file comment). */
+async function processQueue(state: RunState): Promise<EmailQueueProcessResult> {
+  const { context } = state;
+  const { settings } = state.options;
+  if (context.signal.aborted) return state.result;
+  state.result.pruned = await pruneSettledEntries(state);
+  // The next batch is claimed while the current one is sent: claims and sent marks overlap
+  // the SMTP traffic instead of pausing it.
+  let claiming: Promise<ClaimOutcome> | null = context.signal.aborted ? null : claimNext(state);
+  let batches = 0;
+  while (claiming !== null) {
+    const { candidates, limit, batch } = await claiming;
+    claiming = null;
+    // Fewer candidates than asked for: nothing else is due now.
+    if (candidates === limit && state.claimed < settings.maxEmailsPerRun && !context.signal.aborted) {
+      claiming = claimNext(state);
+      // Awaited at the top of the loop; until then a failure must not count as unhandled.
+      claiming.catch(() => undefined);
+    }
+    if (batch.entries.length > 0) {
+      // After an abort this gives the whole batch back instead of sending it.
+      await sendBatch(state, batch);
+      // Settled, or left to lapse (a result that could not be written).
+      state.leases.release(batch.claimToken);
+      batches += 1;
+    }
+  }
+  if (batches > 0 || state.result.dead > 0 || state.result.pruned > 0) {
+    context.logger.info('email queue processed', { batches, ...state.result });
+  }
+  return state.result;
 }
 
 /**
@@ -282,6 +331,8 @@ async function claimNext(state: RunState): Promise<ClaimOutcome> {
     )
     .lean<QueueEntry[]>();
   state.claimed += entries.length;
+  // Renewed from now on, until the batch is settled.
+  state.leases.hold(claimToken, entries.map((entry) => entry._id));
   if (entries.length < ids.length) {
     state.context.logger.info('email queue entries claimed by another worker were skipped', {
       skipped: ids.length - entries.length,
@@ -342,9 +393,9 @@ async function sendBatch(state: RunState, batch: ClaimedBatch): Promise<void> {
       }
       if (await processEntry(state, batch.claimToken, entry)) sentIds.push(entry._id);
       state.processed += 1;
-      if (state.processed % progressEvery === 0) {
-        await reportProgress(context, { completed: state.processed, message: 'emails processed' });
-      }
+      // Proof of life after every send (the runtime throttles what it stores): the stall
+      // timeout only has to outlast one send.
+      await reportProgress(context, { completed: state.processed, message: 'emails processed' });
     }
   });
   await Promise.all(workers);
@@ -363,8 +414,8 @@ async function markSent(state: RunState, claimToken: string, sentIds: readonly T
       { $set: { status: 'sent', sentAt: context.clock.now() }, $unset: { leaseExpiresAt: 1 } },
     );
     if (marked.matchedCount < sentIds.length) {
-      // Our lease expired and another run took some over (or they were deleted): those
-      // may be sent again. The lease must exceed the longest send.
+      // Our claims lapsed (renewals failed for a whole lease, or the run was aborted during a
+      // send) and another run took some over, or they were deleted: those may be sent again.
       context.logger.warn('emails sent but no longer ours to mark', {
         sent: sentIds.length,
         marked: marked.matchedCount,

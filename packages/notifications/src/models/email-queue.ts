@@ -40,7 +40,10 @@ export interface EmailQueueEntry {
    * `sent`, it is the id the SMTP server accepted (the send result confirms it).
    */
   smtpMessageId?: string;
-  /** While `sending`: past this instant the claim counts as a crashed worker's. */
+  /**
+   * While `sending`: past this instant the claim counts as a dead worker's. The claiming run moves
+   * it forward every third of the lease while it lives.
+   */
   leaseExpiresAt?: Date;
   /**
    * Token of the claim that took the entry (one per claimed batch): the claiming run reads back

@@ -22,6 +22,12 @@ export interface SentEmail {
 }
 
 export interface EmailSender {
+  /**
+   * The longest one send waits on a silent server before it fails (the SMTP adapter's
+   * connection + greeting + socket timeouts). The email queue job's stall timeout is twice it;
+   * absent, the SMTP adapter's default (80 s) is assumed.
+   */
+  readonly sendTimeoutMs?: number;
   /** Resolves once the server accepted the message; rejects otherwise (see {@link classifyEmailSendError}). */
   send(message: OutgoingEmail): Promise<SentEmail>;
 }

@@ -11,8 +11,39 @@ import {
 } from './email-sender.js';
 
 export interface SmtpEmailSender extends EmailSender {
+  /** {@link smtpSendTimeoutMs} of its settings. */
+  readonly sendTimeoutMs: number;
   /** Closes the pooled connections; sends after it fail. */
   close(): void;
+}
+
+/** nodemailer's timeouts of the adapter, all from `connectionTimeoutMs`. */
+export interface SmtpTimeouts {
+  /** TCP (and TLS) connection established. */
+  readonly connectionTimeoutMs: number;
+  /** The server's greeting after connecting. */
+  readonly greetingTimeoutMs: number;
+  /** Inactivity of an open connection: each reply of the server must come within it. */
+  readonly socketTimeoutMs: number;
+}
+
+/** The timeouts the adapter gives nodemailer for these settings. */
+export function smtpTimeouts(settings: Pick<SmtpSettings, 'connectionTimeoutMs'>): SmtpTimeouts {
+  return {
+    connectionTimeoutMs: settings.connectionTimeoutMs,
+    greetingTimeoutMs: settings.connectionTimeoutMs,
+    socketTimeoutMs: Math.max(settings.connectionTimeoutMs, 60_000),
+  };
+}
+
+/**
+ * The longest one send waits on a silent server before nodemailer fails it: connection +
+ * greeting + socket timeout (80 s with the default `connectionTimeoutMs` of 10 s). The email
+ * queue job derives its stall timeout from it.
+ */
+export function smtpSendTimeoutMs(settings: Pick<SmtpSettings, 'connectionTimeoutMs'>): number {
+  const timeouts = smtpTimeouts(settings);
+  return timeouts.connectionTimeoutMs + timeouts.greetingTimeoutMs + timeouts.socketTimeoutMs;
 }
 
 /** Removes every form of the secret a transport could echo: plain, and base64 as in AUTH PLAIN/LOGIN. */
@@ -41,6 +72,7 @@ export function createSmtpEmailSender(settings: SmtpSettings): SmtpEmailSender {
     settings.user !== undefined && settings.password !== undefined
       ? { user: settings.user, pass: settings.password }
       : undefined;
+  const timeouts = smtpTimeouts(settings);
   const poolOptions: SMTPPoolOptions = {
     pool: true,
     host: settings.host,
@@ -51,9 +83,9 @@ export function createSmtpEmailSender(settings: SmtpSettings): SmtpEmailSender {
     ...(credentials === undefined ? {} : { auth: credentials }),
     maxConnections: settings.maxConnections,
     maxMessages: Number.POSITIVE_INFINITY,
-    connectionTimeout: settings.connectionTimeoutMs,
-    greetingTimeout: settings.connectionTimeoutMs,
-    socketTimeout: Math.max(settings.connectionTimeoutMs, 60_000),
+    connectionTimeout: timeouts.connectionTimeoutMs,
+    greetingTimeout: timeouts.greetingTimeoutMs,
+    socketTimeout: timeouts.socketTimeoutMs,
     logger: false,
     debug: false,
     disableFileAccess: true,
@@ -70,6 +102,7 @@ export function createSmtpEmailSender(settings: SmtpSettings): SmtpEmailSender {
         ];
 
   return {
+    sendTimeoutMs: smtpSendTimeoutMs(settings),
     async send(message: OutgoingEmail): Promise<SentEmail> {
       try {
         const info = await transport.sendMail({

@@ -11,6 +11,12 @@ export interface SmtpReply {
 export interface SmtpSinkOptions {
   /** Called for each DATA (0-based count of DATA commands so far); a reply rejects it. */
   readonly onMessage?: (dataIndex: number) => SmtpReply | null;
+  /**
+   * Called for each accepted DATA (0-based count of DATA commands so far), after the message
+   * was recorded: a promise holds the server's reply until it settles (a slow server, or a
+   * client that dies before it reads the reply).
+   */
+  readonly holdReply?: (dataIndex: number) => Promise<void> | null;
   /** Called for each RCPT TO; a reply rejects the address. */
   readonly onRecipient?: (address: string) => SmtpReply | null;
   /** When set, AUTH is required and checked against these credentials. */
@@ -83,7 +89,9 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
             }),
           );
         }
-        callback(null);
+        const held = options.holdReply?.(index) ?? null;
+        if (held === null) callback(null);
+        else void held.then(() => callback(null));
       });
     },
   });
