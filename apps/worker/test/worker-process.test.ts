@@ -22,6 +22,7 @@ import {
 
 const started: WorkerProcess[] = [];
 const connections: Connection[] = [];
+const extraSinks: SmtpSink[] = [];
 let smtpSink: SmtpSink;
 
 async function connect(databaseName: string): Promise<Connection> {
@@ -52,6 +53,7 @@ afterEach(async () => {
       await worker.waitForExit(10_000).catch(() => undefined);
     }
   }
+  for (const sink of extraSinks.splice(0)) await sink.close();
 });
 
 afterAll(async () => {
@@ -442,4 +444,139 @@ describe('replicas', () => {
     ]).toArray();
     expect(documents.every((group) => group.count === 1)).toBe(true);
   }, 120_000);
+});
+
+describe('email queue across a worker death', () => {
+  it('a worker SIGKILLed while sending: the emails it had claimed are sent by another worker soon after, not after the old 5-minute lease', async () => {
+    const databaseName = `${testDatabaseName()}_killed_sender`;
+    const connection = await connect(databaseName);
+    const queue = getEmailQueueModel(connection);
+    const leaseMs = 6000;
+    const schedulerLeaseTimeoutMs = 4000;
+    // A's SMTP server receives every message and never answers it: A dies mid-send. B's accepts.
+    const withholding = await startSmtpSink({ withholdReplies: true });
+    const accepting = await startSmtpSink();
+    extraSinks.push(withholding, accepting);
+    // 8 emails, batches of 3: A sends the first batch (3 sends in flight, concurrency 5) and has
+    // claimed the second ahead; 2 stay pending (the third batch is claimed after the first is sent).
+    const enqueued: string[] = [];
+    for (let index = 0; index < 8; index += 1) {
+      const { id } = await enqueueEmail(connection, { to: [`user${index}@example.test`], subject: `killed sender ${index}`, text: 'body' });
+      enqueued.push(id);
+    }
+    const environment = {
+      ...baseEnvironment(databaseName),
+      JOBS_REFRESH_TOKEN_CLEANUP_ENABLED: 'false',
+      JOBS_IP_ANONYMIZATION_ENABLED: 'false',
+      JOBS_LOG_CLEANUP_ENABLED: 'false',
+      JOBS_EMAIL_QUEUE_ENABLED: 'true',
+      JOBS_EMAIL_QUEUE_SCHEDULE: '1s',
+      JOBS_EMAIL_QUEUE_BATCH_SIZE: '3',
+      JOBS_EMAIL_QUEUE_SENDING_LEASE_SECONDS: String(leaseMs / 1000),
+      // Shorter than the claim lease (default 10 s): B's first run takes A's run over before A's
+      // claims lapse, so the claim lease, not the run takeover, decides when they are sent.
+      SCHEDULER_LEASE_TIMEOUT: `${schedulerLeaseTimeoutMs / 1000}s`,
+      SMTP_HOST: '127.0.0.1',
+      SMTP_FROM: 'worker@example.test',
+    };
+    type Claim = { _id: mongoose.Types.ObjectId; status: string; claimToken?: string; leaseExpiresAt?: Date; attempts: number };
+    const readEntries = async (): Promise<Claim[]> =>
+      queue.find({}, { status: 1, claimToken: 1, leaseExpiresAt: 1, attempts: 1 }).lean<Claim[]>();
+
+    const workerA = await launch({ ...environment, SMTP_PORT: String(withholding.port) });
+    // A has claimed two batches and the first one's three messages reached its SMTP server.
+    const claimedByA = await waitUntil(
+      async () => {
+        const sending = (await readEntries()).filter((entry) => entry.status === 'sending');
+        const tokens = new Set(sending.map((entry) => entry.claimToken));
+        return sending.length === 6 && tokens.size === 2 && new Set(withholding.received.map((email) => email.header('X-Email-Queue-Id'))).size === 3
+          ? sending
+          : undefined;
+      },
+      30_000,
+      'A to claim two batches and to have three messages in flight',
+    );
+    const tokensOfA = new Set(claimedByA.map((entry) => entry.claimToken));
+    const idsOfA = new Set(claimedByA.map((entry) => entry._id.toHexString()));
+    const inFlight = new Set(withholding.received.map((email) => email.header('X-Email-Queue-Id')));
+    expect([...inFlight].every((id) => idsOfA.has(id ?? ''))).toBe(true);
+    // A is alive and renews its claims: wait for one renewal, so that the lapse below counts
+    // from a renewal, not from the claim.
+    const claimedLease = new Map(claimedByA.map((entry) => [entry._id.toHexString(), entry.leaseExpiresAt?.getTime() ?? 0]));
+    await waitUntil(
+      async () =>
+        (await readEntries()).some((entry) => (entry.leaseExpiresAt?.getTime() ?? 0) > (claimedLease.get(entry._id.toHexString()) ?? Infinity))
+          ? true
+          : undefined,
+      10_000,
+      'a renewal of the claims of A',
+    );
+
+    const killedAt = Date.now();
+    workerA.child.kill('SIGKILL');
+    expect(await workerA.waitForExit(10_000)).toEqual({ code: null, signal: 'SIGKILL' });
+    // The last lease A wrote on each of its entries (a renewal sent just before the kill may land
+    // after it), watched until the entry leaves A's claim.
+    const lastLeaseOfA = new Map<string, number>();
+    let watching = true;
+    const watchLeases = (async () => {
+      while (watching) {
+        for (const entry of await readEntries()) {
+          if (entry.status === 'sending' && tokensOfA.has(entry.claimToken)) {
+            lastLeaseOfA.set(entry._id.toHexString(), entry.leaseExpiresAt?.getTime() ?? 0);
+          }
+        }
+        await new Promise((resolveSleep) => setTimeout(resolveSleep, 100));
+      }
+    })();
+
+    const workerB = await launch({ ...environment, SMTP_PORT: String(accepting.port) });
+    try {
+      await waitUntil(
+        () => Promise.resolve(enqueued.every((id) => accepting.received.some((email) => email.header('X-Email-Queue-Id') === id)) ? true : undefined),
+        30_000,
+        'every email at the SMTP server of B',
+      );
+    } finally {
+      watching = false;
+      await watchLeases;
+    }
+    await waitUntil(
+      async () => ((await queue.countDocuments({ status: 'sent' })) === enqueued.length ? true : undefined),
+      10_000,
+      'every entry marked sent',
+    );
+
+    // Each email reached B's server once; the withheld ones carry the Message-ID A sent them with.
+    expect(accepting.received.map((email) => email.header('X-Email-Queue-Id')).sort()).toEqual([...enqueued].sort());
+    expect(withholding.received).toHaveLength(3);
+    for (const email of withholding.received) {
+      const queueId = email.header('X-Email-Queue-Id');
+      const resent = accepting.received.find((other) => other.header('X-Email-Queue-Id') === queueId);
+      expect(resent?.header('Message-ID')).toBe(email.header('Message-ID'));
+    }
+    // A's claims were sent after they lapsed (one lease after A's last renewal, which was before
+    // the kill), and soon after: the run takeover, the lease and a few scans, not 300 s.
+    const delays = [...idsOfA].map((id) => {
+      const receivedAt = accepting.received.find((email) => email.header('X-Email-Queue-Id') === id)?.receivedAt ?? Infinity;
+      const lapsedAt = lastLeaseOfA.get(id) ?? Infinity;
+      expect(lapsedAt).toBeLessThanOrEqual(killedAt + leaseMs);
+      expect(receivedAt).toBeGreaterThanOrEqual(lapsedAt);
+      return { afterKillMs: receivedAt - killedAt, afterLapseMs: receivedAt - lapsedAt };
+    });
+    const worstAfterKillMs = Math.max(...delays.map((delay) => delay.afterKillMs));
+    console.info(
+      `claims of the killed worker sent ${Math.min(...delays.map((delay) => delay.afterKillMs))}-${worstAfterKillMs} ms after the kill, ` +
+        `${Math.min(...delays.map((delay) => delay.afterLapseMs))}-${Math.max(...delays.map((delay) => delay.afterLapseMs))} ms after their lease lapsed`,
+    );
+    expect(worstAfterKillMs).toBeLessThan(leaseMs + schedulerLeaseTimeoutMs + 5000);
+    // Attempts: A's claims were attempt 1, B's delivery attempt 2; the pending ones B sent first.
+    const entries = await readEntries();
+    expect(entries.every((entry) => entry.status === 'sent')).toBe(true);
+    for (const entry of entries) {
+      expect(entry.attempts, entry._id.toHexString()).toBe(idsOfA.has(entry._id.toHexString()) ? 2 : 1);
+    }
+    // B took the killed worker's run over (its run lease lapsed) before sending anything.
+    expect(workerB.lines.some((line) => line.msg === 'took over an occurrence whose worker stopped renewing its lease')).toBe(true);
+  }, 90_000);
 });
