@@ -27,7 +27,11 @@ const second = 1000;
 describe('worker processes: cron', () => {
   it('three workers, a job due every second under catch-up for 60 s: every slot succeeds exactly once', async () => {
     const spec: TestJobSpec = { name: 'every-second', schedule: '* * * * * *', misfire: 'catch-up:1m', durationMs: 50 };
-    const workers = [0, 1, 2].map(() => harness.spawn([spec]));
+    // Scan periods a little apart (the fixture's default is 200 ms): the replicas' scans drift
+    // past each other every second or two, so no replica's phase stays ahead of the slots for
+    // the whole minute and each one wins some (with equal periods, a phase that started ahead
+    // stays ahead: one CI run had a replica with 2 of 60 slots).
+    const workers = [170, 200, 230].map((processEveryMs) => harness.spawn([spec], { processEveryMs }));
     await Promise.all(workers.map((worker) => worker.waitFor((event) => event.event === 'ready')));
     const startedAt = Date.now();
     await sleep(60 * second);
