@@ -13,6 +13,9 @@ const positiveInteger = (maximum: number) =>
     .min(1, { error: 'must be at least 1' })
     .max(maximum, { error: `must be at most ${maximum}` });
 
+/** `smtp.connectionTimeoutMs` when not set. */
+export const defaultSmtpConnectionTimeoutMs = 10_000;
+
 /** The shortest claim lease (`sendingLeaseSeconds`): renewed every second. */
 export const minimumSendingLeaseSeconds = 3;
 
@@ -97,7 +100,7 @@ export const smtpSettingsSchema = z
     from: z.email({ error: 'must be an email address' }),
     /** Pooled SMTP connections. */
     maxConnections: positiveInteger(100).default(5),
-    connectionTimeoutMs: positiveInteger(600_000).default(10_000),
+    connectionTimeoutMs: positiveInteger(600_000).default(defaultSmtpConnectionTimeoutMs),
   })
   .strict()
   .refine((settings) => (settings.user === undefined) === (settings.password === undefined), {

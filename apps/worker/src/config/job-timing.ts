@@ -12,7 +12,6 @@ import {
   assertMisfireFitsSchedule,
   assertValidRetryPolicy,
   assertValidTimeZone,
-  formatDuration,
   parseDuration,
   parseMisfirePolicy,
   parseSchedule,
@@ -23,6 +22,7 @@ import {
 import { z } from 'zod';
 import type { SettingsSection } from './env-mapping.js';
 import { toEnvironmentSuffix } from './env-mapping.js';
+import { durationText } from './schema.js';
 import type { ConfigurationProblem } from './load.js';
 
 /** A job module as the worker holds it: settings, timing and services checked by the worker. */
@@ -80,9 +80,9 @@ function formatDefault(module: WorkerJobModule, field: keyof JobTimingSettings):
     case 'retryMaxAttempts':
       return String(defaults.retry.maxAttempts);
     case 'retryInitialDelay':
-      return formatDuration(defaults.retry.initialDelayMs).replaceAll(' ', '');
+      return durationText(defaults.retry.initialDelayMs);
     case 'retryMaxDelay':
-      return formatDuration(defaults.retry.maxDelayMs).replaceAll(' ', '');
+      return durationText(defaults.retry.maxDelayMs);
   }
 }
 

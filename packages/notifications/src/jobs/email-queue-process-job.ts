@@ -49,7 +49,13 @@ import {
 } from '../models/email-queue.js';
 import { classifyEmailSendError, type EmailSender } from '../sender/email-sender.js';
 import { createSmtpEmailSender, smtpSendTimeoutMs } from '../sender/smtp-email-sender.js';
-import { emailQueueSettingsSchema, renamedEmailQueueSettings, type EmailQueueSettings, type SmtpSettings } from '../settings.js';
+import {
+  defaultSmtpConnectionTimeoutMs,
+  emailQueueSettingsSchema,
+  renamedEmailQueueSettings,
+  type EmailQueueSettings,
+  type SmtpSettings,
+} from '../settings.js';
 import { describeFieldIssues } from '../validation.js';
 import { ClaimLeaseRenewal } from './claim-lease-renewal.js';
 
@@ -102,7 +108,7 @@ const maxStoredErrorLength = 1000;
 const dayMs = 24 * 60 * 60 * 1000;
 
 /** Assumed for a sender that does not state its `sendTimeoutMs`: the SMTP adapter's default (80 s). */
-export const defaultSendTimeoutMs = smtpSendTimeoutMs({ connectionTimeoutMs: 10_000 });
+export const defaultSendTimeoutMs = smtpSendTimeoutMs({ connectionTimeoutMs: defaultSmtpConnectionTimeoutMs });
 
 /**
  * The job's stall timeout, whatever the claim lease: twice the longest one send waits on a
